@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine (see README): `make run` and `make test`.
+# Both create or refresh the virtual environment first.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= all
+SCALE ?= smoke
+
+.PHONY: venv run test lint lint-workflow bench clean-results dryrun-paper
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e .
+	$(BIN)/python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Main job: every implemented target at the chosen scale (default: smoke, CPU is enough).
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config scale=$(SCALE) all
+
+## The test suite: lint, workflow lint, unit tests and end-to-end Snakemake runs.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_hypercube_trainer.py
+
+dryrun-paper: $(STAMP)
+	$(BIN)/snakemake -n --config scale=paper all
+
+clean-results:
+	rm -rf results figures/*.pdf paper/tables/*.tex .checkpoints

@@ -1,0 +1,5 @@
+import sys
+
+from labelrepro.cli import main
+
+sys.exit(main())

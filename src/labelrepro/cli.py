@@ -1,0 +1,102 @@
+"""Command line used by the Snakemake rules (and by hand): `python -m labelrepro <command>`.
+
+  train      train one cell (job spec as JSON) into an output directory
+  aggregate  gather an experiment's run folders into curves.csv and aggregate.csv
+  render     draw an experiment's figure or table from the aggregated CSVs
+  targets    print the target table (Markdown) of every experiment
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from labelrepro.config import ConfigError, settings_from_dict
+
+
+def _runtime(text: str):
+    from labelrepro.trainers.job import Runtime
+
+    return settings_from_dict(Runtime, json.loads(text), "runtime options")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from labelrepro.trainers import get_trainer
+    from labelrepro.trainers.job import Job
+
+    spec = json.loads(args.spec)
+    job = Job(spec=spec, runtime=_runtime(args.runtime), out_dir=Path(args.out))
+    get_trainer(spec["trainer"]).train(job)
+
+
+def cmd_aggregate(args: argparse.Namespace) -> None:
+    from labelrepro.aggregate import aggregate
+
+    aggregate(args.aggregator, args.cells, args.curves, args.aggregate)
+
+
+def cmd_render(args: argparse.Namespace) -> None:
+    from labelrepro.render import RENDERERS
+
+    if args.renderer not in RENDERERS:
+        raise ConfigError(f"unknown renderer '{args.renderer}'; known: {', '.join(sorted(RENDERERS))}")
+    curves = pd.read_csv(args.curves)
+    final = pd.read_csv(args.aggregate)
+    RENDERERS[args.renderer](curves, final, Path(args.out), args.scale)
+
+
+def cmd_targets(args: argparse.Namespace) -> None:
+    from labelrepro.experiment import load_experiments
+
+    print("| target | paper element | command | smoke runtime (CPU) | paper-scale cost |")
+    print("|---|---|---|---|---|")
+    for exp in load_experiments().values():
+        print(
+            f"| `{exp.name}` | {exp.paper}, {exp.element} | `snakemake --cores all {exp.output}` "
+            f"| {exp.cost['smoke_runtime']} | {exp.cost['paper_cost']} |"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m labelrepro", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train one cell")
+    train.add_argument("--spec", required=True, help="job spec JSON (see labelrepro.experiment.Cell.spec)")
+    train.add_argument("--runtime", default="{}", help="runtime options JSON (device, checkpoint_dir, ...)")
+    train.add_argument("--out", required=True, help="output directory (created atomically)")
+    train.set_defaults(func=cmd_train)
+
+    agg = sub.add_parser("aggregate", help="gather run folders into curves.csv and aggregate.csv")
+    agg.add_argument("--aggregator", required=True)
+    agg.add_argument("--curves", required=True)
+    agg.add_argument("--aggregate", required=True)
+    agg.add_argument("cells", nargs="+", help="cell directories")
+    agg.set_defaults(func=cmd_aggregate)
+
+    render = sub.add_parser("render", help="draw a figure or table")
+    render.add_argument("--renderer", required=True)
+    render.add_argument("--scale", required=True)
+    render.add_argument("--curves", required=True)
+    render.add_argument("--aggregate", required=True)
+    render.add_argument("--out", required=True)
+    render.set_defaults(func=cmd_render)
+
+    targets = sub.add_parser("targets", help="print the Markdown table of all targets")
+    targets.set_defaults(func=cmd_targets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

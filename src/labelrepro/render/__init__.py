@@ -1,0 +1,16 @@
+"""Renderer registry: experiment files name a renderer that turns aggregate CSVs into a figure/table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from labelrepro.render.sparsity import render_sparsity_fig1
+
+Renderer = Callable[[pd.DataFrame, pd.DataFrame, Path, str], None]
+
+RENDERERS: dict[str, Renderer] = {
+    "sparsity_fig1": render_sparsity_fig1,
+}

@@ -1,0 +1,23 @@
+# Seed 003 (Cornacchia et al.): misclassification and sparsity.
+# Tiny networks: every job trains all seeds of one grid point together on CPU (batched tensors).
+
+
+rule sparsity_train:
+    output:
+        directory("results/{target}/{scale}/runs/{cell}"),
+    wildcard_constraints:
+        target=targets_of("003"),
+    params:
+        spec=cell_spec,
+    resources:
+        runtime=cell_resource("runtime"),
+        mem_mb=cell_resource("mem_mb"),
+        cpus_per_task=cell_resource("cpus_per_task", 1),
+    threads: 1
+    log:
+        "logs/{target}/{scale}/runs/{cell}.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "{PYTHON} -m labelrepro train --spec {params.spec:q} --runtime {RUNTIME:q} --out {output:q}"
+        " 2>&1 | tee {log:q}"
