@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
 SCALE ?= smoke
+# Snakemake jobs run `python -m labelrepro ...`: the venv's python must come first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: venv run test lint lint-workflow bench clean-results dryrun-paper
 

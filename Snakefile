@@ -7,8 +7,6 @@ workflow/config/config.yaml. Examples:
     snakemake -n --config scale=paper figures/sparsity_fig1.pdf  # dry run: show the paper-scale jobs
 """
 
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -16,9 +14,9 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-SRC = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+# The Snakefile reads the experiment files through the package in src/; jobs run `python -m labelrepro`
+# from the environment (installed with `pip install -e .`, which `make run`/`make test` do).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from labelrepro.experiment import load_experiments  # noqa: E402
 
@@ -29,12 +27,12 @@ configfile: "workflow/config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 SCALE = config["scale"]
-PYTHON = sys.executable
 EXPERIMENTS = load_experiments(Path(workflow.basedir) / "workflow" / "experiments")
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sparsity.smk"
+include: "workflow/rules/render.smk"
 
 
 rule all:

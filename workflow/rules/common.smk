@@ -1,5 +1,7 @@
-# Rules shared by every paper: aggregation of run folders and rendering of figures and tables.
-# Training rules live in one file per paper (they differ in resources and grouping).
+# Helper functions and constants shared by the workflow files. Keep this file free of Snakemake
+# rules: they live in render.smk and in one file per paper.
+import json
+
 
 RUNTIME_KEYS = (
     "device",
@@ -11,8 +13,7 @@ RUNTIME_KEYS = (
     "progress",
     "torch_threads",
 )
-# Run-time options reach jobs through the command line but not through `params`, so that changing
-# e.g. the progress style or the device does not make Snakemake re-train finished runs.
+# Run-time options (device, checkpointing, progress) are handed to every training job as JSON.
 RUNTIME = json.dumps({key: config[key] for key in RUNTIME_KEYS}, separators=(",", ":"))
 FIGURES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "figure"]
 TABLES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "table"]
@@ -43,66 +44,3 @@ def cell_resource(key, default=0):
 def cell_dirs(wildcards):
     exp = EXPERIMENTS[wildcards.target]
     return [f"results/{exp.name}/{wildcards.scale}/runs/{cell}" for cell in exp.cells(wildcards.scale)]
-
-
-wildcard_constraints:
-    scale="smoke|paper",
-    cell="[^/]+",
-
-
-rule aggregate:
-    input:
-        cell_dirs,
-    output:
-        curves="results/{target}/{scale}/curves.csv",
-        aggregate="results/{target}/{scale}/aggregate.csv",
-    params:
-        aggregator=lambda wildcards: EXPERIMENTS[wildcards.target].aggregate,
-    log:
-        "logs/{target}/{scale}/aggregate.log",
-    localrule: True
-    conda:
-        "../../environment.yml"
-    shell:
-        "{PYTHON} -m labelrepro aggregate --aggregator {params.aggregator}"
-        " --curves {output.curves:q} --aggregate {output.aggregate:q} {input:q} > {log:q} 2>&1"
-
-
-rule figure:
-    input:
-        curves=f"results/{{target}}/{SCALE}/curves.csv",
-        aggregate=f"results/{{target}}/{SCALE}/aggregate.csv",
-    output:
-        "figures/{target}.pdf",
-    wildcard_constraints:
-        target=one_of(FIGURES),
-    params:
-        renderer=lambda wildcards: EXPERIMENTS[wildcards.target].render,
-    log:
-        f"logs/{{target}}/{SCALE}/render.log",
-    localrule: True
-    conda:
-        "../../environment.yml"
-    shell:
-        "{PYTHON} -m labelrepro render --renderer {params.renderer} --scale {SCALE}"
-        " --curves {input.curves:q} --aggregate {input.aggregate:q} --out {output:q} > {log:q} 2>&1"
-
-
-rule table:
-    input:
-        curves=f"results/{{target}}/{SCALE}/curves.csv",
-        aggregate=f"results/{{target}}/{SCALE}/aggregate.csv",
-    output:
-        "paper/tables/{target}.tex",
-    wildcard_constraints:
-        target=one_of(TABLES),
-    params:
-        renderer=lambda wildcards: EXPERIMENTS[wildcards.target].render,
-    log:
-        f"logs/{{target}}/{SCALE}/render.log",
-    localrule: True
-    conda:
-        "../../environment.yml"
-    shell:
-        "{PYTHON} -m labelrepro render --renderer {params.renderer} --scale {SCALE}"
-        " --curves {input.curves:q} --aggregate {input.aggregate:q} --out {output:q} > {log:q} 2>&1"

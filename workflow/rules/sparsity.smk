@@ -9,6 +9,7 @@ rule sparsity_train:
         target=targets_of("003"),
     params:
         spec=cell_spec,
+        runtime=RUNTIME,
     resources:
         runtime=cell_resource("runtime"),
         mem_mb=cell_resource("mem_mb"),
@@ -19,5 +20,5 @@ rule sparsity_train:
     conda:
         "../../environment.yml"
     shell:
-        "{PYTHON} -m labelrepro train --spec {params.spec:q} --runtime {RUNTIME:q} --out {output:q}"
+        "python -m labelrepro train --spec {params.spec:q} --runtime {params.runtime:q} --out {output:q}"
         " 2>&1 | tee {log:q}"

@@ -44,7 +44,12 @@ class Checkpointer:
         self._last_save = time.monotonic()
 
     def clear(self) -> None:
-        """Remove the checkpoint once the run's outputs are safely written."""
+        """Remove the checkpoint once the run's outputs are safely written.
+
+        Also removes temporary files of a save that was killed mid-write (see `atomic.atomic_path`).
+        """
         self.path.unlink(missing_ok=True)
+        for leftover in self.path.parent.glob(f".{self.path.name}.*"):
+            leftover.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # only succeeds when no other checkpoint is left there
             self.path.parent.rmdir()

@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import EngFormatter
 
 from labelrepro.render.style import save_figure, scale_note, setup
 
@@ -24,6 +25,7 @@ def render_sparsity_fig1(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
     for ax, (column, ylabel, title) in zip(axes, panels, strict=True):
         sns.lineplot(data=data, x="step", y=column, hue="p", errorbar="sd", ax=ax, linewidth=1.2)
         ax.set_xlabel("SGD steps")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
         ax.set_ylabel(ylabel)
         ax.set_title(title if column == "test_error" else f"(b) typical active neurons (of {hidden})")
     runs = final.groupby("label_noise").size().max()

@@ -201,3 +201,48 @@ def train(job: Job) -> None:
         extra={"runs_batched": len(seeds)},
     )
     checkpointer.clear()
+
+
+def reference_run(settings: Settings, seed: int, device: torch.device | str = "cpu") -> dict[str, float]:
+    """The same run as `train`, written as a plain per-run PyTorch loop (nn.Sequential + optim.SGD).
+
+    Consumes exactly the same random streams, so its final metrics must match the batched trainer's.
+    It is the baseline of `benchmarks/bench_hypercube_trainer.py` and the oracle of the equivalence test.
+    """
+    device = torch.device(device)
+    data = make_data(settings, [seed], device)
+    init = make_model(settings, [seed], device)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(settings.d, settings.hidden, bias=settings.bias),
+        torch.nn.ReLU(),
+        torch.nn.Linear(settings.hidden, 1, bias=settings.bias),
+    ).to(device)
+    with torch.no_grad():
+        net[0].weight.copy_(init.w1[0])
+        net[2].weight.copy_(init.w2[0].unsqueeze(0))
+        if settings.bias:
+            net[0].bias.copy_(init.b1[0])
+            net[2].bias.copy_(init.b2[0].reshape(1))
+    optimizer = torch.optim.SGD(net.parameters(), lr=settings.lr)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    generator = make_generator(seed, "hypercube-sgd")
+    step = 0
+    while step < settings.steps:
+        length = min(settings.eval_every, settings.steps - step)
+        xs, ys = draw_chunk(settings, data, [generator], length)
+        for k in range(length):
+            optimizer.zero_grad(set_to_none=True)
+            out = net(xs[k])  # (1, 1)
+            loss = loss_fn(out.squeeze(1), (ys[k] + 1) / 2)
+            loss.backward()
+            optimizer.step()
+        step += length
+    with torch.no_grad():
+        state = {
+            "w1": net[0].weight.unsqueeze(0),
+            "w2": net[2].weight,
+            "b1": (net[0].bias if settings.bias else torch.zeros(settings.hidden, device=device))[None],
+            "b2": (net[2].bias if settings.bias else torch.zeros(1, device=device)).reshape(1),
+        }
+        model = BatchedReluNet(state["w1"], state["b1"], state["w2"], state["b2"], settings.bias)
+        return {k: v.item() for k, v in evaluate(model, data).items()}

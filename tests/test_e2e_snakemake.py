@@ -1,0 +1,145 @@
+"""End-to-end: real Snakemake on a temporary working copy of the workflow, at smoke scale."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+# Jobs call `python -m labelrepro`, so the interpreter running the tests must be first on PATH.
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+COPY = ["Snakefile", "workflow", "src", "environment.yml", "pyproject.toml"]
+
+pytestmark = pytest.mark.e2e
+
+
+def make_working_copy(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, dest / name)
+    (dest / "profiles").symlink_to("workflow/profiles")
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False, env=ENV
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    workdir = make_working_copy(tmp_path_factory.mktemp("e2e") / "artifact")
+    result = snakemake(workdir, "--cores", "2", "figures/sparsity_fig1.pdf")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+def test_figure_and_csvs_exist_and_are_sane(built):
+    pdf = built / "figures/sparsity_fig1.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+    final = pd.read_csv(built / "results/sparsity_fig1/smoke/aggregate.csv")
+    curves = pd.read_csv(built / "results/sparsity_fig1/smoke/curves.csv")
+    assert len(final) == 8 and sorted(final["label_noise"].unique()) == [0.0, 0.2]
+    assert final["step"].eq(40000).all()
+    assert final["test_error"].between(0, 1).all() and final["train_error"].between(0, 1).all()
+    assert final["active_train"].between(0, 80).all()
+    assert curves.groupby(["label_noise", "seed"]).size().eq(51).all()  # step 0 + 50 periods
+    by_noise = final.groupby("label_noise").mean(numeric_only=True)
+    # the paper's qualitative claim, already visible at smoke scale
+    assert by_noise.loc[0.2, "active_train"] < by_noise.loc[0.0, "active_train"]
+    assert by_noise.loc[0.2, "test_error"] < by_noise.loc[0.0, "test_error"]
+    assert by_noise.loc[0.0, "train_error"] == 0.0
+    meta = (built / "results/sparsity_fig1/smoke/runs/label_noise-0.2/seed-3/meta.json").read_text()
+    assert '"config_hash"' in meta and '"git_commit"' in meta and '"seed": 3' in meta
+
+
+def test_second_run_has_nothing_to_do(built):
+    result = snakemake(built, "--cores", "2", "figures/sparsity_fig1.pdf")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_paper_scale_dry_run_lists_the_paper_jobs(built):
+    result = snakemake(built, "-n", "figures/sparsity_fig1.pdf", "--config", "scale=paper")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert "results/sparsity_fig1/paper/runs/label_noise-0.2" in out
+    assert "sparsity_train        2" in out
+
+
+def test_unknown_config_key_fails_before_any_job(built):
+    result = snakemake(built, "-n", "--config", "scal=paper")
+    assert result.returncode != 0
+    assert "'scal' was unexpected" in result.stdout + result.stderr
+
+
+def test_bad_config_value_names_the_key(built):
+    result = snakemake(built, "-n", "--config", "device=tpu")
+    assert result.returncode != 0
+    assert "device" in result.stdout + result.stderr
+
+
+def _training_pids(workdir: Path) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode().split("\0")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if argv[1:4] == ["-m", "labelrepro", "train"] and Path(cwd) == workdir:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_killed_training_job_resumes_from_checkpoint(tmp_path):
+    workdir = make_working_copy(tmp_path / "artifact")
+    experiment = workdir / "workflow/experiments/sparsity_fig1.yaml"
+    raw = yaml.safe_load(experiment.read_text())
+    raw["scales"]["smoke"]["settings"].update(steps=400_000, eval_every=2000)  # long enough to kill
+    experiment.write_text(yaml.safe_dump(raw))
+    target = "results/sparsity_fig1/smoke/runs/label_noise-0.2"
+    args = ["--cores", "1", target, "--config", "checkpoint_every_s=0", "progress=lines"]
+
+    first = subprocess.Popen([SNAKEMAKE, *args], cwd=workdir, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True, env=ENV)
+    checkpoint_dir = workdir / ".checkpoints/sparsity_fig1/smoke/label_noise-0.2"
+    deadline = time.monotonic() + 120
+    while not list(checkpoint_dir.glob("[!.]*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    pids = _training_pids(workdir)
+    assert pids, "training process not found"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    output, _ = first.communicate(timeout=120)
+    assert first.returncode != 0, output[-2000:]
+    assert not (workdir / target).exists()  # no half-written output
+    assert list(checkpoint_dir.glob("[!.]*.pt"))
+
+    second = snakemake(workdir, *args, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    log = (workdir / "logs/sparsity_fig1/smoke/runs/label_noise-0.2.log").read_text()
+    assert "resumed from checkpoint at step" in log
+    resumed_at = int(log.split("resumed from checkpoint at step ")[1].split()[0])
+    assert 0 < resumed_at < 400_000
+    metrics = pd.read_csv(workdir / target / "seed-0/metrics.csv")
+    assert metrics["step"].iloc[-1] == 400_000 and metrics["step"].is_monotonic_increasing
+    assert not list(checkpoint_dir.glob("[!.]*.pt"))  # cleared after a successful finish
