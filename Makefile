@@ -22,7 +22,7 @@ venv: $(STAMP)
 
 ## Main job: every implemented target at the chosen scale (default: smoke, CPU is enough).
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config scale=$(SCALE) all
+	$(BIN)/snakemake --cores $(CORES) all --config scale=$(SCALE)
 
 ## The test suite: lint, workflow lint, unit tests and end-to-end Snakemake runs.
 test: $(STAMP)
@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hypercube_trainer.py
 
 dryrun-paper: $(STAMP)
-	$(BIN)/snakemake -n --config scale=paper all
+	$(BIN)/snakemake -n all --config scale=paper
 
 clean-results:
 	rm -rf results figures/*.pdf paper/tables/*.tex .checkpoints

@@ -72,6 +72,23 @@ def test_second_run_has_nothing_to_do(built):
     result = snakemake(built, "--cores", "2", "figures/sparsity_fig1.pdf")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+    # run-time options change how a job runs, not its result: no re-training
+    result = snakemake(built, "-n", "figures/sparsity_fig1.pdf", "--config", "progress=lines",
+                       "checkpoint_every_s=5", "torch_threads=2", "device=cpu")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changed_setting_retrains_only_its_target(built):
+    experiment = built / "workflow/experiments/sparsity_fig1.yaml"
+    original = experiment.read_text()
+    try:
+        experiment.write_text(original.replace("n_test: 1000", "n_test: 999"))
+        result = snakemake(built, "-n", "figures/sparsity_fig1.pdf")
+        out = result.stdout + result.stderr
+        assert result.returncode == 0 and "sparsity_train        2" in out and "params have changed" in out
+    finally:
+        experiment.write_text(original)
 
 
 def test_paper_scale_dry_run_lists_the_paper_jobs(built):

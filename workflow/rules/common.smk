@@ -13,8 +13,29 @@ RUNTIME_KEYS = (
     "progress",
     "torch_threads",
 )
-# Run-time options (device, checkpointing, progress) are handed to every training job as JSON.
-RUNTIME = json.dumps({key: config[key] for key in RUNTIME_KEYS}, separators=(",", ":"))
+
+
+class Untracked:
+    """A param value that Snakemake passes to the shell but does not use as a re-run trigger.
+
+    Snakemake records only params of builtin types for its `params` trigger; an object of another
+    type is skipped. Run-time options (device, checkpointing, progress, threads) change where and how
+    a job runs, not its result, so a run trained with `--config device=cuda progress=lines` must not
+    be re-trained when a later call leaves them at their defaults.
+    """
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+    def __format__(self, spec):
+        return format(self.text, spec)
+
+
+# Run-time options are handed to every training job as JSON (`--runtime`).
+RUNTIME = Untracked(json.dumps({key: config[key] for key in RUNTIME_KEYS}, separators=(",", ":")))
 FIGURES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "figure"]
 TABLES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "table"]
 
