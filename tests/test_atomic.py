@@ -39,7 +39,7 @@ def test_temporary_file_keeps_the_suffix(tmp_path):
 
 def test_atomic_directory(tmp_path):
     out = tmp_path / "runs" / "cell"
-    (tmp_path / "runs" / ".cell.abc123.tmp").mkdir(parents=True)  # staging left by a killed writer
+    (tmp_path / "runs" / ".cell.partial-abc123").mkdir(parents=True)  # staging left by a killed writer
     with pytest.raises(BoomError), atomic.atomic_directory(out) as staging:
         (staging / "seed-0").mkdir()
         raise BoomError
@@ -53,3 +53,15 @@ def test_atomic_directory(tmp_path):
 def test_json_is_sorted(tmp_path):
     atomic.write_json(tmp_path / "m.json", {"b": 1, "a": 2})
     assert (tmp_path / "m.json").read_text().index('"a"') < (tmp_path / "m.json").read_text().index('"b"')
+
+
+def test_concurrent_sibling_directories_do_not_clobber_each_other(tmp_path):
+    # cells 'label_noise-0' and 'label_noise-0.2' are written at the same time in one folder
+    with atomic.atomic_directory(tmp_path / "label_noise-0.2") as slow:
+        (slow / "seed-0").mkdir()
+        (slow / "seed-0" / "metrics.csv").write_text("x\n1\n")
+        with atomic.atomic_directory(tmp_path / "label_noise-0") as fast:
+            (fast / "done").write_text("ok")
+        assert (slow / "seed-0" / "metrics.csv").exists()
+    assert (tmp_path / "label_noise-0.2" / "seed-0" / "metrics.csv").read_text() == "x\n1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["label_noise-0", "label_noise-0.2"]

@@ -46,7 +46,7 @@ def test_checkpoint_roundtrip_and_hash_guard(tmp_path):
     assert ckpt.load()["step"] == 3
     other = Checkpointer(tmp_path / "c", "abd")
     assert other.load() is None  # a changed config never resumes someone else's state
-    (tmp_path / "c" / ".abc.pt.x1y2.tmp.pt").write_bytes(b"partial")  # a save killed mid-write
+    (tmp_path / "c" / ".abc.pt.partial-x1y2.pt").write_bytes(b"partial")  # a save killed mid-write
     ckpt.clear()
     assert not (tmp_path / "c").exists()
 

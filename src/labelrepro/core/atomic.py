@@ -17,6 +17,16 @@ from pathlib import Path
 from typing import Any
 
 
+def partial_prefix(path: Path) -> str:
+    """Name prefix of the temporary siblings of `path` while it is being written.
+
+    The random part that `tempfile` appends never contains a dot, so `.<name>.partial-*` matches the
+    temporaries of `<name>` only, never those of a sibling such as `<name>.2` (cells `label_noise-0`
+    and `label_noise-0.2` are written concurrently in the same folder).
+    """
+    return f".{path.name}.partial-"
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to `path`; move it onto `path` only if the block succeeds.
@@ -26,7 +36,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{final.suffix}", dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=partial_prefix(final), suffix=final.suffix, dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -46,9 +56,9 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.*.tmp"):  # left by a writer that was killed
+    for stale in final.parent.glob(f"{partial_prefix(final)}*"):  # left by a writer that was killed
         shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    staging = Path(tempfile.mkdtemp(prefix=partial_prefix(final), dir=final.parent))
     try:
         yield staging
         if final.exists():

@@ -49,7 +49,7 @@ class Checkpointer:
         Also removes temporary files of a save that was killed mid-write (see `atomic.atomic_path`).
         """
         self.path.unlink(missing_ok=True)
-        for leftover in self.path.parent.glob(f".{self.path.name}.*"):
+        for leftover in self.path.parent.glob(f"{atomic.partial_prefix(self.path)}*"):
             leftover.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # only succeeds when no other checkpoint is left there
             self.path.parent.rmdir()
