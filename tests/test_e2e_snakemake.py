@@ -138,15 +138,19 @@ def test_killed_training_job_resumes_from_checkpoint(tmp_path):
     first = subprocess.Popen([SNAKEMAKE, *args], cwd=workdir, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, start_new_session=True, env=ENV)
     checkpoint_dir = workdir / ".checkpoints/sparsity_fig1/smoke/label_noise-0.2"
-    deadline = time.monotonic() + 120
-    while not list(checkpoint_dir.glob("[!.]*.pt")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)
-    pids = _training_pids(workdir)
-    assert pids, "training process not found"
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    output, _ = first.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(checkpoint_dir.glob("[!.]*.pt")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        pids = _training_pids(workdir)
+        assert pids, "training process not found"
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        output, _ = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:  # never leave a Snakemake behind when an assertion fails
+            os.killpg(first.pid, signal.SIGKILL)
     assert first.returncode != 0, output[-2000:]
     assert not (workdir / target).exists()  # no half-written output
     assert list(checkpoint_dir.glob("[!.]*.pt"))
