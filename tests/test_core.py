@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from labelrepro.core.checkpoint import Checkpointer
-from labelrepro.core.device import resolve_device
+from labelrepro.core.device import claim_slot, resolve_device
 from labelrepro.core.metadata import config_hash, git_commit, package_versions
 from labelrepro.core.seeding import derive_seed, make_generator, seed_everything
 
@@ -55,3 +55,10 @@ def test_metadata_helpers():
     versions = package_versions()
     assert versions["torch"].startswith("2.13") and "python" in versions
     assert git_commit("/") in {"unknown"} or len(git_commit("/")) >= 7
+
+
+def test_gpu_slots_are_claimed_once_each(tmp_path):
+    # flock conflicts between open file descriptions, so one process can stand in for several jobs
+    assert [claim_slot(tmp_path, 3) for _ in range(3)] == [0, 1, 2]
+    assert claim_slot(tmp_path, 3) is None
+    assert (tmp_path / "gpu-0.lock").exists()

@@ -48,7 +48,7 @@ class Job:
     started: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.device = resolve_device(self.runtime.device)
+        self.device = resolve_device(self.runtime.device, Path(self.runtime.checkpoint_dir) / ".gpu-locks")
         self.started = time.monotonic()
         if self.runtime.torch_threads:
             torch.set_num_threads(self.runtime.torch_threads)
