@@ -1,0 +1,281 @@
+"""VGG16 with batch norm for 32×32 inputs, written as 16 explicit weight layers.
+
+Seed 000 (Becker & Risse, §3.1.3, Fig. 3a) counts VGG16 as "16 sequential layers: the first 13 are
+convolutional, followed by 3 fully connected layers" and copies the last d of them for the random-label
+heads. The network is therefore kept as an ordered `layers` list of 16 blocks, one per weight layer, so
+that (a) the activation at any cut point is `forward_until(x, k)`, (b) the rest of the network is
+`forward_from(h, k)`, and (c) a freshly initialised copy of blocks [k, 16) is `make_tail(k, ...)`.
+
+One block = one weight layer plus everything up to the next weight layer:
+  * blocks 0..12: conv3×3 → BN → ReLU (→ 2×2 max-pool after blocks 1, 3, 6, 9, 12, where VGG16 pools);
+  * blocks 13, 14: [reshape] → linear → ReLU (→ dropout, p = 0 by default);
+  * block 15: the classifier linear.
+
+Two classifier heads (the paper does not say which one it used):
+  * `classifier="cifar"` (default): after the fifth pool a 32×32 input is 512×1×1, flattened into
+    FC 512→512→512→N. This is the usual CIFAR VGG16; its 3 FC layers are small enough that copying them
+    (d ≤ 3) does not dwarf the backbone, and per-class copies stay feasible.
+  * `classifier="torchvision"`: torchvision's VGG16-BN head (adaptive average pool to 7×7, which for a
+    1×1 map replicates it 49×, then FC 25088→4096→4096→N), as in the authors' related code
+    (OFFICIAL_CODE_FACTS.md).
+
+Initialisation follows torchvision's VGG (conv: Kaiming-normal, fan-out, ReLU gain; BN weight 1, bias 0;
+linear bias 0). Linear weights: torchvision's N(0, 0.01) for the torchvision head; for the 512-wide CIFAR
+head N(0, 0.01) would shrink the signal ≈4.4× per hidden layer, so its hidden linears use Kaiming-normal
+(fan-in) and only the classifier keeps N(0, 0.01). All draws take an optional `torch.Generator`, so a
+model's weights depend only on the run's seed.
+
+Grouped tails: `make_tail(..., groups=G)` builds G independent copies of blocks [start, 16) fused into one
+module (the first copied block reads the shared input with G·C output channels, later convs use
+`groups=G`, later linears are batched per group). This is exactly G separate networks, but runs as one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+
+NUM_LAYERS = 16
+NUM_CONV = 13
+CONV_WIDTHS: tuple[int, ...] = (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)
+POOL_AFTER: frozenset[int] = frozenset({1, 3, 6, 9, 12})
+ClassifierKind = Literal["cifar", "torchvision"]
+_HIDDEN_FC = {"cifar": 512, "torchvision": 4096}
+_POOLED_SIDE = {"cifar": 1, "torchvision": 7}  # spatial side of the map that block 13 flattens
+
+
+def _normal_(tensor: torch.Tensor, std: float, generator: torch.Generator | None) -> None:
+    with torch.no_grad():
+        tensor.normal_(0.0, std, generator=generator)
+
+
+class GroupedLinear(nn.Module):
+    """G independent linear maps applied to G contiguous chunks of the input: (B, G·in) → (B, G·out).
+
+    Used for the later layers of a per-class tail (groups = classes), so that N copied FC layers cost one
+    batched matmul instead of N modules.
+    """
+
+    def __init__(self, groups: int, in_features: int, out_features: int):
+        super().__init__()
+        self.groups, self.in_features, self.out_features = groups, in_features, out_features
+        self.weight = nn.Parameter(torch.empty(groups, out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(groups, out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xg = x.reshape(x.shape[0], self.groups, self.in_features)
+        out = torch.einsum("bgi,goi->bgo", xg, self.weight) + self.bias
+        return out.reshape(x.shape[0], self.groups * self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}, in_features={self.in_features}, out_features={self.out_features}"
+
+
+class ConvBlock(nn.Module):
+    """conv3×3 → BN → ReLU (→ max-pool): one VGG weight layer."""
+
+    def __init__(self, in_ch: int, out_ch: int, pool: bool, groups: int = 1, shared_input: bool = False):
+        """`in_ch`/`out_ch` are per group; `shared_input` = every group reads the same `in_ch` channels."""
+        super().__init__()
+        conv_groups = 1 if shared_input else groups
+        total_in = in_ch if shared_input else in_ch * groups
+        self.conv = nn.Conv2d(total_in, out_ch * groups, kernel_size=3, padding=1, groups=conv_groups)
+        self.bn = nn.BatchNorm2d(out_ch * groups)
+        self.relu = nn.ReLU(inplace=True)
+        self.pool = nn.MaxPool2d(2, 2) if pool else nn.Identity()
+        self._out_per_group = out_ch
+
+    def reset_parameters(self, generator: torch.Generator | None) -> None:
+        # Kaiming-normal, fan-out mode, counted per group (torch's own fan would count all groups).
+        fan_out = self._out_per_group * self.conv.kernel_size[0] * self.conv.kernel_size[1]
+        _normal_(self.conv.weight, math.sqrt(2.0 / fan_out), generator)
+        nn.init.zeros_(self.conv.bias)
+        nn.init.ones_(self.bn.weight)
+        nn.init.zeros_(self.bn.bias)
+        self.bn.reset_running_stats()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.relu(self.bn(self.conv(x))))
+
+
+class LinearBlock(nn.Module):
+    """[adaptive pool, flatten] → linear (→ ReLU → dropout): one VGG fully connected weight layer."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        hidden: bool,
+        flatten_from: int | None,
+        dropout: float,
+        init_std: float | None,
+        groups: int = 1,
+        shared_input: bool = False,
+    ):
+        """`flatten_from`: None (input already flat) or the 2-D side the map is pooled to and flattened.
+
+        `init_std`: fixed weight std, or None for Kaiming-normal (fan-in, ReLU gain). Sizes are per group.
+        """
+        super().__init__()
+        self.pool: nn.Module = nn.Identity()
+        self.flatten: nn.Module = nn.Identity()
+        if flatten_from is not None:
+            if flatten_from > 1:
+                self.pool = nn.AdaptiveAvgPool2d((flatten_from, flatten_from))
+            self.flatten = nn.Flatten(1)
+        self.linear: nn.Module
+        if groups == 1 or shared_input:
+            self.linear = nn.Linear(in_features, out_features * groups)
+        else:
+            self.linear = GroupedLinear(groups, in_features, out_features)
+        self.relu: nn.Module = nn.ReLU(inplace=True) if hidden else nn.Identity()
+        self.dropout: nn.Module = nn.Dropout(dropout) if hidden and dropout > 0 else nn.Identity()
+        self._fan_in = in_features
+        self._init_std = init_std
+
+    def reset_parameters(self, generator: torch.Generator | None) -> None:
+        std = self._init_std if self._init_std is not None else math.sqrt(2.0 / self._fan_in)
+        _normal_(self.linear.weight, std, generator)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.relu(self.linear(self.flatten(self.pool(x)))))
+
+
+def _build_blocks(
+    start: int,
+    in_width: int,
+    out_widths: list[int],
+    classifier: ClassifierKind,
+    dropout: float,
+    groups: int,
+    generator: torch.Generator | None,
+) -> nn.ModuleList:
+    """Blocks [start, 16) with per-group output widths `out_widths`; the first reads `in_width` channels."""
+    if len(out_widths) != NUM_LAYERS - start:
+        raise ValueError(f"need {NUM_LAYERS - start} output widths, got {len(out_widths)}")
+    blocks: list[nn.Module] = []
+    width = in_width
+    for i, out in zip(range(start, NUM_LAYERS), out_widths, strict=True):
+        shared = groups > 1 and i == start
+        block: ConvBlock | LinearBlock
+        if i < NUM_CONV:
+            block = ConvBlock(width, out, pool=i in POOL_AFTER, groups=groups, shared_input=shared)
+        else:
+            side = _POOLED_SIDE[classifier]
+            last = i == NUM_LAYERS - 1
+            block = LinearBlock(
+                width * side * side if i == NUM_CONV else width,
+                out,
+                hidden=not last,
+                flatten_from=side if i == NUM_CONV else None,
+                dropout=dropout,
+                init_std=0.01 if (last or classifier == "torchvision") else None,
+                groups=groups,
+                shared_input=shared,
+            )
+        block.reset_parameters(generator)
+        blocks.append(block)
+        width = out
+    return nn.ModuleList(blocks)
+
+
+class VGGTail(nn.Module):
+    """A freshly initialised copy of VGG16 blocks [start, 16), possibly G copies fused (see module doc).
+
+    Output: (B, groups·out_features), group-major (group g owns columns [g·out, (g+1)·out)).
+    """
+
+    def __init__(self, start: int, layers: nn.ModuleList, groups: int, out_features: int):
+        super().__init__()
+        self.start, self.layers, self.groups, self.out_features = start, layers, groups, out_features
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            h = layer(h)
+        return h
+
+
+class VGG16(nn.Module):
+    """VGG16-BN for 32×32 inputs as 16 weight-layer blocks (`layers`), splittable at any block boundary."""
+
+    num_layers: int = NUM_LAYERS
+
+    def __init__(
+        self,
+        num_classes: int = 100,
+        classifier: ClassifierKind = "cifar",
+        in_channels: int = 3,
+        dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+    ):
+        """`dropout` is after the two hidden FC layers (torchvision uses 0.5; 0 = the paper's "no additional
+        regularization" default). `generator` makes the initialisation a function of the run seed."""
+        super().__init__()
+        if classifier not in _HIDDEN_FC:
+            raise ValueError(f"classifier must be 'cifar' or 'torchvision', got '{classifier}'")
+        self.classifier_kind: ClassifierKind = classifier
+        self.num_classes, self.in_channels, self.dropout = num_classes, in_channels, dropout
+        hidden = _HIDDEN_FC[classifier]
+        self.widths: tuple[int, ...] = (*CONV_WIDTHS, hidden, hidden, num_classes)
+        self.layers = _build_blocks(0, in_channels, list(self.widths), classifier, dropout, 1, generator)
+
+    def input_width(self, k: int) -> int:
+        """Channels/features of the activation entering block k (k = 0: the image)."""
+        return self.in_channels if k == 0 else self.widths[k - 1]
+
+    def forward_until(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Run blocks [0, k): the activation the copied tail of depth 16 − k feeds on (k = 0: x itself)."""
+        self._check_cut(k)
+        for layer in self.layers[:k]:
+            x = layer(x)
+        return x
+
+    def forward_from(self, h: torch.Tensor, k: int) -> torch.Tensor:
+        """Run blocks [k, 16) on the activation entering block k."""
+        self._check_cut(k)
+        for layer in self.layers[k:]:
+            h = layer(h)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_from(x, 0)
+
+    def make_tail(
+        self,
+        start: int,
+        out_features: int,
+        width_multiplier: float = 1.0,
+        groups: int = 1,
+        generator: torch.Generator | None = None,
+    ) -> VGGTail:
+        """A freshly initialised copy of blocks [start, 16) ending in `out_features` outputs (per group).
+
+        The first copied block takes the backbone's activation at `start` unchanged; the hidden widths
+        (outputs of copied blocks start..14) are multiplied by `width_multiplier`, which is what the paper's
+        width test at d = 3 varies. `groups` = number of independent copies fused into the module.
+        """
+        if not 0 <= start < NUM_LAYERS:
+            raise ValueError(f"start must be in [0, {NUM_LAYERS}), got {start}")
+        if width_multiplier <= 0 or groups < 1 or out_features < 1:
+            raise ValueError("width_multiplier must be > 0, groups and out_features >= 1")
+        hidden = [max(1, round(w * width_multiplier)) for w in self.widths[start : NUM_LAYERS - 1]]
+        layers = _build_blocks(
+            start,
+            self.input_width(start),
+            [*hidden, out_features],
+            self.classifier_kind,
+            self.dropout,
+            groups,
+            generator,
+        )
+        return VGGTail(start, layers, groups, out_features)
+
+    @staticmethod
+    def _check_cut(k: int) -> None:
+        if not 0 <= k <= NUM_LAYERS:
+            raise ValueError(f"cut point must be in [0, {NUM_LAYERS}], got {k}")
