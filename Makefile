@@ -9,7 +9,7 @@ SCALE ?= smoke
 # Snakemake jobs run `python -m labelrepro ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test lint lint-workflow bench clean-results dryrun-paper
+.PHONY: venv run test test-slurm bench clean-results dryrun-paper
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m pytest
+
+## The real-SLURM test alone (root: installs slurm-wlm + munge, starts a one-node cluster, ~4 min).
+test-slurm: $(STAMP)
+	bash tests/slurm/run_slurm_test.sh $(abspath $(BIN))/snakemake
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hypercube_trainer.py

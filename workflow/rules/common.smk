@@ -55,9 +55,13 @@ def cell_spec(wildcards):
     return json.dumps(cells[wildcards.cell].spec(), sort_keys=True, separators=(",", ":"))
 
 
-def cell_resource(key, default=0):
-    def get(wildcards):
-        return EXPERIMENTS[wildcards.target].resources(wildcards.scale).get(key, default)
+def cell_resource(key, default=0, per_attempt=False):
+    """A resource from the cell's experiment file; per_attempt multiplies it by the attempt number,
+    so a job killed for its time limit is resubmitted (`retries`) with more time."""
+
+    def get(wildcards, attempt):
+        value = EXPERIMENTS[wildcards.target].resources(wildcards.scale).get(key, default)
+        return value * attempt if per_attempt else value
 
     return get
 

@@ -11,7 +11,7 @@ rule sparsity_train:
         spec=cell_spec,
         runtime=RUNTIME,
     resources:
-        runtime=cell_resource("runtime"),
+        runtime=cell_resource("runtime", per_attempt=True),
         mem_mb=cell_resource("mem_mb"),
         cpus_per_task=cell_resource("cpus_per_task", 1),
     threads: 1
