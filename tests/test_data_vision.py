@@ -459,3 +459,14 @@ def test_loader_on_cuda_matches_cpu_order() -> None:
         assert idx.device.type == images.device.type == labels.device.type == "cuda"
         batches.append(idx.tolist())
     assert batches == cpu
+
+
+def test_verify_false_accepts_cifar_files_that_fail_the_md5_check(tmp_path, monkeypatch):
+    written = write_cifar(tmp_path, CIFAR10, monkeypatch, np.random.default_rng(7))
+    monkeypatch.undo()  # back to torchvision's real md5 sums, which the tiny files cannot match
+    with pytest.raises(DatasetUnavailableError):
+        load_vision_dataset("cifar10", tmp_path, train=True, download=False)
+    images, labels = load_vision_dataset("cifar10", tmp_path, train=True, download=False, verify=False)
+    assert images.shape == (len(written["train"][1]), 3, 32, 32)
+    assert labels.tolist() == list(written["train"][1])
+    assert CIFAR10.train_list[0][1] is not None  # the real class is left untouched

@@ -92,6 +92,7 @@ class Experiment:
     cost: dict[str, str]
     description: str = ""
     batch_seeds: bool = False
+    extra_points: tuple[dict[str, Any], ...] = ()
     _cells: dict[str, dict[str, Cell]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -112,18 +113,23 @@ class Experiment:
     def grid_at(self, scale: str) -> dict[str, list[Any]]:
         return {**self.grid, **self.scales[scale].get("grid", {})}
 
+    def points_at(self, scale: str) -> list[dict[str, Any]]:
+        """The grid's cartesian product followed by the extra points (the scale's own, if it has any)."""
+        grid = self.grid_at(scale)
+        points = [dict(zip(grid.keys(), values, strict=True)) for values in itertools.product(*grid.values())]
+        extra = self.scales[scale].get("extra_points", self.extra_points)
+        return points + [dict(p) for p in extra if dict(p) not in points]
+
     def cells(self, scale: str) -> dict[str, Cell]:
         """All training jobs of this experiment at `scale`, keyed by cell name (grid order preserved)."""
         if scale not in SCALES:
             raise ConfigError(f"unknown scale '{scale}'; use one of {', '.join(SCALES)}")
         if scale in self._cells:
             return self._cells[scale]
-        grid = self.grid_at(scale)
         base = self.settings_at(scale)
         seeds = self.seeds(scale)
         cells: dict[str, Cell] = {}
-        for values in itertools.product(*grid.values()):
-            point = dict(zip(grid.keys(), values, strict=True))
+        for point in self.points_at(scale):
             settings = {**base, **point}
             seed_groups = [seeds] if self.batch_seeds else [(s,) for s in seeds]
             for group in seed_groups:
@@ -158,6 +164,7 @@ def load_experiment(path: str | Path) -> Experiment:
         cost=raw["cost"],
         description=raw.get("description", ""),
         batch_seeds=raw.get("batch_seeds", False),
+        extra_points=tuple(raw.get("extra_points", ())),
     )
     _check_registered(experiment, where)
     for scale in SCALES:

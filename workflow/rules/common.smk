@@ -8,6 +8,7 @@ RUNTIME_KEYS = (
     "deterministic",
     "data_dir",
     "download",
+    "verify_data",
     "checkpoint_dir",
     "checkpoint_every_s",
     "progress",

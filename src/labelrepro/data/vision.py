@@ -220,11 +220,28 @@ def _images_to_nchw(data: object, info: DatasetInfo) -> torch.Tensor:
     return images.contiguous()
 
 
+def _without_md5_checks(cls: type[VisionDataset]) -> type[VisionDataset]:
+    """The same torchvision class with its file list's md5 sums set to None.
+
+    torchvision's `check_integrity(path, None)` only checks that the file exists, so parsing stays
+    torchvision's own. MNIST-style classes keep no md5 list for existing files and are returned as is.
+    """
+    if not hasattr(cls, "train_list"):
+        return cls
+    attributes = {
+        "train_list": [[name, None] for name, _ in cls.train_list],  # type: ignore[attr-defined]
+        "test_list": [[name, None] for name, _ in cls.test_list],  # type: ignore[attr-defined]
+        "meta": {**cls.meta, "md5": None},  # type: ignore[attr-defined]
+    }
+    return type(f"Unverified{cls.__name__}", (cls,), attributes)
+
+
 def load_vision_dataset(
     name: str,
     data_dir: str | os.PathLike[str],
     train: bool,
     download: bool = True,
+    verify: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load one split of a supported dataset as raw tensors through torchvision's own readers.
 
@@ -237,6 +254,8 @@ def load_vision_dataset(
         data_dir: The ``root`` passed to torchvision (see :meth:`DatasetInfo.expected_path`).
         train: Training split if true, else the test split.
         download: Let torchvision download missing files.
+        verify: Check the md5 sums torchvision knows for the CIFAR files. False accepts any files in the
+            right format (a locally prepared or reduced copy, or the fakes of `labelrepro.data.fake`).
 
     Returns:
         ``(images, labels)``: uint8 ``(N, C, H, W)`` on the CPU and int64 ``(N,)``.
@@ -248,8 +267,9 @@ def load_vision_dataset(
     """
     info = get_dataset_info(name)
     root = os.path.expanduser(os.fspath(data_dir))
+    dataset_cls = info.torchvision_cls if verify else _without_md5_checks(info.torchvision_cls)
     try:
-        dataset = info.torchvision_cls(root=root, train=train, download=download)
+        dataset = dataset_cls(root=root, train=train, download=download)
     except (OSError, RuntimeError, tarfile.TarError, EOFError) as err:
         # URLError and gzip errors are OSErrors; torchvision reports missing/corrupt files and exhausted
         # mirrors as RuntimeError. Anything else is a bug and should surface unchanged.

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelrepro.render.random_labels import render_fig1b, render_fig3a
 from labelrepro.render.sparsity import render_sparsity_fig1
 
 Renderer = Callable[[pd.DataFrame, pd.DataFrame, Path, str], None]
 
 RENDERERS: dict[str, Renderer] = {
     "sparsity_fig1": render_sparsity_fig1,
+    "fig3a": render_fig3a,
+    "fig1b": render_fig1b,
 }

@@ -10,6 +10,7 @@ from types import ModuleType
 
 TRAINERS: dict[str, str] = {
     "hypercube": "labelrepro.trainers.hypercube",
+    "random_labels": "labelrepro.trainers.random_labels",
 }
 
 

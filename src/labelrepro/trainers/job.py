@@ -31,6 +31,7 @@ class Runtime:
     deterministic: bool = False
     data_dir: str = "data"
     download: bool = True
+    verify_data: bool = True
     checkpoint_dir: str = ".checkpoints"
     checkpoint_every_s: float = 60.0
     progress: str = "auto"
@@ -86,14 +87,22 @@ class Job:
             "seed": seed,
         }
 
-    def write_runs(self, metrics: dict[int, pd.DataFrame], extra: dict[str, Any] | None = None) -> None:
-        """Write every run's metrics and metadata; the job's directory appears only when all are written."""
+    def write_runs(
+        self,
+        metrics: dict[int, pd.DataFrame],
+        extra: dict[str, Any] | None = None,
+        files: dict[int, dict[str, pd.DataFrame]] | None = None,
+    ) -> None:
+        """Write every run's metrics, metadata and extra tables (e.g. the random labels it drew);
+        the job's directory appears only when all are written."""
         wall = time.monotonic() - self.started
         with atomic.atomic_directory(self.out_dir) as staging:
             for seed, frame in metrics.items():
                 run_dir = staging / f"seed-{seed}"
                 run_dir.mkdir()
                 frame.to_csv(run_dir / "metrics.csv", index=False)
+                for name, table in (files or {}).get(seed, {}).items():
+                    table.to_csv(run_dir / name, index=False)
                 record = run_metadata(
                     config=self.run_config(seed),
                     seed=seed,

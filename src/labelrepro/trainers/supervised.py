@@ -1,0 +1,168 @@
+"""Shared pieces of the image-classification trainers (seeds 000, 001, 002, 004).
+
+Data come from torchvision's files, are held on the training device as tensors and augmented there
+(`labelrepro.data`). The optimiser is SGD with momentum (or Adam), the learning rate follows a per-step
+schedule (linear warm-up then cosine, or constant, or steps), and on CUDA the forward pass runs under
+bf16 autocast with channels_last tensors. Each epoch ends with a checkpoint when one is due, so a
+killed job resumes at its last finished epoch with identical numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from labelrepro.core.seeding import derive_seed, make_generator
+from labelrepro.data.augment import DeviceAugment
+from labelrepro.data.vision import DeviceDataset, get_dataset_info, load_vision_dataset
+from labelrepro.noise import apply_label_noise, noise_seed
+from labelrepro.trainers.job import Job
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimSettings:
+    """Optimiser and schedule; embedded by the trainers' settings dataclasses."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+
+
+def build_optimizer(settings: Any, params: Any) -> torch.optim.Optimizer:
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=settings.lr,
+            momentum=settings.momentum,
+            nesterov=settings.nesterov,
+            weight_decay=settings.weight_decay,
+        )
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    raise ValueError(f"unknown optimizer '{settings.optimizer}': use sgd or adam")
+
+
+def lr_factor(settings: Any, step: int, steps_per_epoch: int) -> float:
+    """Learning-rate multiplier at optimiser step `step` (per-step, so short runs schedule smoothly)."""
+    total = settings.epochs * steps_per_epoch
+    warmup = int(settings.warmup_epochs * steps_per_epoch)
+    if step < warmup:
+        return (step + 1) / warmup
+    if settings.schedule == "constant":
+        return 1.0
+    if settings.schedule == "cosine":
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    if settings.schedule == "multistep":
+        epoch = step // steps_per_epoch
+        return settings.gamma ** sum(epoch >= m for m in settings.milestones)
+    raise ValueError(f"unknown schedule '{settings.schedule}': use cosine, constant or multistep")
+
+
+def build_scheduler(
+    settings: Any, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(settings, step, steps_per_epoch)
+    )
+
+
+@dataclass
+class Splits:
+    """The run's training and test data on the device; `clean_labels` kept beside the noisy ones."""
+
+    train: DeviceDataset
+    test: DeviceDataset
+    clean_labels: torch.Tensor
+    num_classes: int
+
+
+def _subset(n_total: int, n: int, seed: int, what: str) -> torch.Tensor | None:
+    """A fixed random subset (same for every seed and method: it depends on `what` and n only)."""
+    if n <= 0 or n >= n_total:
+        return None
+    generator = torch.Generator().manual_seed(derive_seed("subset", what, n))
+    return torch.randperm(n_total, generator=generator)[:n].sort().values
+
+
+def load_splits(
+    job: Job, dataset: str, train_subset: int, test_subset: int, label_noise: dict[str, Any], seed: int
+) -> Splits:
+    """Load train/test through torchvision, take the configured subsets, apply the label noise."""
+    info = get_dataset_info(dataset)
+    runtime = job.runtime
+    parts = {}
+    for split, n in (("train", train_subset), ("test", test_subset)):
+        images, labels = load_vision_dataset(
+            dataset, runtime.data_dir, split == "train", runtime.download, runtime.verify_data
+        )
+        index = _subset(len(labels), n, seed, f"{dataset}-{split}")
+        if index is not None:
+            images, labels = images[index], labels[index]
+        parts[split] = (images, labels)
+    images, clean = parts["train"]
+    generator = torch.Generator().manual_seed(noise_seed(seed, dataset, label_noise))
+    features = images.flatten(1).float() if label_noise.get("model") == "instance" else None
+    noisy = apply_label_noise(
+        label_noise, clean, generator, num_classes=info.num_classes, dataset=dataset, features=features
+    )
+    train = DeviceDataset.from_uint8(images, noisy, info, job.device)
+    test = DeviceDataset.from_uint8(*parts["test"], info, job.device)
+    return Splits(train, test, clean.to(job.device), info.num_classes)
+
+
+def augmentation(settings_augment: dict[str, Any], dataset: str) -> DeviceAugment:
+    info = get_dataset_info(dataset)
+    return DeviceAugment.from_config(settings_augment, crop_fill=info.normalized_black)
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (no loss scaling needed); a no-op on CPU, where fp32 is both exact and fast."""
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def prepare_model(model: torch.nn.Module, device: torch.device, channels_last: bool) -> torch.nn.Module:
+    model = model.to(device)
+    if channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def maybe_compile(module: Callable, enabled: bool) -> Callable:
+    """Opt-in `torch.compile` of a forward function (first epoch pays the compile time)."""
+    return torch.compile(module) if enabled else module
+
+
+def to_input(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    if channels_last and images.device.type == "cuda":
+        return images.contiguous(memory_format=torch.channels_last)
+    return images
+
+
+def eval_batches(
+    data: DeviceDataset, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Sequential (index, image, label) batches for evaluation, no augmentation."""
+    for start in range(0, len(data), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(data)), device=data.images.device)
+        yield index, data.images[index], data.labels[index]
+
+
+def data_generator(seed: int) -> torch.Generator:
+    """The generator of a run's batch order and augmentation."""
+    return make_generator(seed, "batches")
