@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from labelrepro.data.fake import write_fake_cifar
-from tests.test_e2e_snakemake import make_working_copy, snakemake
+from tests.e2e_helpers import make_working_copy, snakemake
 
 pytestmark = pytest.mark.e2e
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,31 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-# Jobs call `python -m labelrepro`, so the interpreter running the tests must be first on PATH.
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-COPY = ["Snakefile", "workflow", "src", "environment.yml", "pyproject.toml"]
+from tests.e2e_helpers import ENV, SNAKEMAKE, make_working_copy, snakemake
 
 pytestmark = pytest.mark.e2e
-
-
-def make_working_copy(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in COPY:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(source, dest / name)
-    (dest / "profiles").symlink_to("workflow/profiles")
-    return dest
-
-
-def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False, env=ENV
-    )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,35 @@
+"""Helpers of the end-to-end tests: a temporary working copy of the workflow and real Snakemake runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+# Jobs call `python -m labelrepro`, so the interpreter running the tests must be first on PATH.
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+COPY = ["Snakefile", "workflow", "src", "environment.yml", "pyproject.toml"]
+
+
+def make_working_copy(dest: Path) -> Path:
+    """Copy what a user's checkout needs to run the workflow (no results, no .snakemake) into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, dest / name)
+    (dest / "profiles").symlink_to("workflow/profiles")
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the venv's snakemake in `workdir` the way a user would, capturing its output."""
+    return subprocess.run(
+        [SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False, env=ENV
+    )
