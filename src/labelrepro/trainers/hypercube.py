@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from labelrepro import metrics
+from labelrepro.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.data.synthetic import hypercube_boundary_dataset
 from labelrepro.models.batched_mlp import BatchedReluNet
@@ -144,8 +145,6 @@ def rows_at(step: int, settings: Settings, seeds: list[int], values: dict[str, t
 
 def train(job: Job) -> None:
     """Train every seed of the job together and write one metrics CSV per run."""
-    from labelrepro.config import settings_from_dict
-
     settings = settings_from_dict(Settings, job.spec["settings"], job.label)
     seeds = job.seeds
     device = job.device

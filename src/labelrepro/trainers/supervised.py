@@ -90,8 +90,8 @@ class Splits:
     num_classes: int
 
 
-def _subset(n_total: int, n: int, seed: int, what: str) -> torch.Tensor | None:
-    """A fixed random subset (same for every seed and method: it depends on `what` and n only)."""
+def _subset(n_total: int, n: int, what: str) -> torch.Tensor | None:
+    """A fixed random subset, the same for every seed and method: it depends on `what` and n only."""
     if n <= 0 or n >= n_total:
         return None
     generator = torch.Generator().manual_seed(derive_seed("subset", what, n))
@@ -109,7 +109,7 @@ def load_splits(
         images, labels = load_vision_dataset(
             dataset, runtime.data_dir, split == "train", runtime.download, runtime.verify_data
         )
-        index = _subset(len(labels), n, seed, f"{dataset}-{split}")
+        index = _subset(len(labels), n, f"{dataset}-{split}")
         if index is not None:
             images, labels = images[index], labels[index]
         parts[split] = (images, labels)
