@@ -9,7 +9,7 @@ SCALE ?= smoke
 # Snakemake jobs run `python -m labelrepro ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-slurm bench clean-results dryrun-paper
+.PHONY: venv run test test-slurm paper bench clean-results dryrun-paper
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(STAMP)
 ## The real-SLURM test alone (root: installs slurm-wlm + munge, starts a one-node cluster, ~4 min).
 test-slurm: $(STAMP)
 	bash tests/slurm/run_slurm_test.sh $(abspath $(BIN))/snakemake
+
+## The report including every built figure/table (needs pdflatex, e.g. Debian's texlive-latex-recommended).
+paper:
+	cd paper && pdflatex -interaction=nonstopmode -halt-on-error main.tex && pdflatex -interaction=nonstopmode -halt-on-error main.tex
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hypercube_trainer.py
