@@ -125,3 +125,22 @@ def test_experiment_name_must_match_file(repo_root, tmp_path):
     shutil.move(path, renamed)
     with pytest.raises(ConfigError, match="must match the file name"):
         load_experiment(renamed)
+
+
+def test_grid_list_is_union_of_products(tmp_path):
+    """A list grid concatenates its sub-grids' products; a point listed twice runs once."""
+    from labelrepro.experiment import Experiment
+
+    exp = Experiment(
+        name="t", paper="x", element="x", kind="figure", trainer="hypercube", aggregate="final_per_run",
+        render="sparsity_fig1", settings={}, cost={"smoke_runtime": "", "paper_cost": ""},
+        grid=[{"method": ["ce"]}, {"method": ["gn", "ln"], "sigma": [0.1, 0.3]}, {"method": ["ce"]}],
+        scales={"smoke": {"seeds": 1, "resources": {}}, "paper": {"seeds": 1, "resources": {},
+                "grid": {"method": ["ce"]}}},
+    )
+    assert exp.points_at("smoke") == [
+        {"method": "ce"},
+        {"method": "gn", "sigma": 0.1}, {"method": "gn", "sigma": 0.3},
+        {"method": "ln", "sigma": 0.1}, {"method": "ln", "sigma": 0.3},
+    ]
+    assert exp.points_at("paper") == [{"method": "ce"}]

@@ -23,6 +23,11 @@ from labelrepro.config import ConfigError, load_yaml, settings_from_dict, valida
 from labelrepro.core.metadata import config_hash
 
 SCALES = ("smoke", "paper")
+
+#: A grid is one mapping (setting -> values, cartesian product) or a list of such mappings, whose
+#: products are concatenated: methods with different hyperparameters (LIMIT's per-method grids) need
+#: the union of several products rather than one product over every setting.
+Grid = dict[str, list[Any]] | list[dict[str, list[Any]]]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS_DIR = REPO_ROOT / "workflow" / "experiments"
 SCHEMA_DIR = REPO_ROOT / "workflow" / "schemas"
@@ -87,7 +92,7 @@ class Experiment:
     aggregate: str
     render: str
     settings: dict[str, Any]
-    grid: dict[str, list[Any]]
+    grid: Grid
     scales: dict[str, dict[str, Any]]
     cost: dict[str, str]
     description: str = ""
@@ -110,13 +115,24 @@ class Experiment:
     def settings_at(self, scale: str) -> dict[str, Any]:
         return {**self.settings, **self.scales[scale].get("settings", {})}
 
-    def grid_at(self, scale: str) -> dict[str, list[Any]]:
-        return {**self.grid, **self.scales[scale].get("grid", {})}
+    def grid_at(self, scale: str) -> list[dict[str, list[Any]]]:
+        """The scale's grid as a list of sub-grids. A scale's mapping overrides single keys of a mapping
+        grid; a list on either side replaces the whole grid."""
+        override = self.scales[scale].get("grid")
+        if isinstance(self.grid, dict) and (override is None or isinstance(override, dict)):
+            return [{**self.grid, **(override or {})}]
+        grid = self.grid if override is None else override
+        return [grid] if isinstance(grid, dict) else list(grid)
 
     def points_at(self, scale: str) -> list[dict[str, Any]]:
-        """The grid's cartesian product followed by the extra points (the scale's own, if it has any)."""
-        grid = self.grid_at(scale)
-        points = [dict(zip(grid.keys(), values, strict=True)) for values in itertools.product(*grid.values())]
+        """The grid's cartesian product(s) followed by the extra points (the scale's own, if it has any);
+        a point listed twice is run once."""
+        points: list[dict[str, Any]] = []
+        for grid in self.grid_at(scale):
+            for values in itertools.product(*grid.values()):
+                point = dict(zip(grid.keys(), values, strict=True))
+                if point not in points:
+                    points.append(point)
         extra = self.scales[scale].get("extra_points", self.extra_points)
         return points + [dict(p) for p in extra if dict(p) not in points]
 
