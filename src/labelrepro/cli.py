@@ -4,6 +4,7 @@
   aggregate  gather an experiment's run folders into curves.csv and aggregate.csv
   render     draw an experiment's figure or table from the aggregated CSVs
   targets    print the target table (Markdown) of every experiment
+  standin    write the smoke-scale stand-in of a dataset (synthetic, torchvision's format)
 """
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ def cmd_targets(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_standin(args: argparse.Namespace) -> None:
+    from labelrepro.data.standin import write_standin
+
+    try:
+        out = write_standin(args.out, args.dataset)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    print(f"wrote the smoke-scale STAND-IN of {args.dataset} (synthetic images, not the real data) to {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m labelrepro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     targets = sub.add_parser("targets", help="print the Markdown table of all targets")
     targets.set_defaults(func=cmd_targets)
+
+    standin = sub.add_parser("standin", help="write the smoke-scale stand-in of a dataset")
+    standin.add_argument("--dataset", required=True)
+    standin.add_argument("--out", required=True, help="directory (created atomically)")
+    standin.set_defaults(func=cmd_standin)
     return parser
 
 

@@ -35,8 +35,7 @@ class Untracked:
         return format(self.text, spec)
 
 
-# Run-time options are handed to every training job as JSON (`--runtime`).
-RUNTIME = Untracked(json.dumps({key: config[key] for key in RUNTIME_KEYS}, separators=(",", ":")))
+STANDIN_DIR = f"{config['data_dir']}/standin"
 FIGURES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "figure"]
 TABLES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "table"]
 
@@ -54,6 +53,29 @@ def cell_spec(wildcards):
     """The job spec (JSON) of one training cell; a param, so a changed setting re-runs the cell."""
     cells = EXPERIMENTS[wildcards.target].cells(wildcards.scale)
     return json.dumps(cells[wildcards.cell].spec(), sort_keys=True, separators=(",", ":"))
+
+
+def cell_dataset(wildcards):
+    """The torchvision dataset a cell trains on, or None (synthetic data made by the trainer)."""
+    return EXPERIMENTS[wildcards.target].cells(wildcards.scale)[wildcards.cell].settings.get("dataset")
+
+
+def reads_standin(wildcards):
+    return wildcards.scale == "smoke" and config["smoke_data"] == "standin" and cell_dataset(wildcards)
+
+
+def cell_data(wildcards):
+    """The stand-in dataset a smoke-scale cell reads (made by rule standin_dataset), else nothing."""
+    return [f"{STANDIN_DIR}/{cell_dataset(wildcards)}"] if reads_standin(wildcards) else []
+
+
+def cell_runtime(wildcards):
+    """Run-time options handed to a training job as JSON (`--runtime`); smoke-scale cells on stand-in
+    data read it from its own folder, offline and without md5 checks (the files are synthetic)."""
+    runtime = {key: config[key] for key in RUNTIME_KEYS}
+    if reads_standin(wildcards):
+        runtime.update(data_dir=cell_data(wildcards)[0], download=False, verify_data=False)
+    return Untracked(json.dumps(runtime, separators=(",", ":")))
 
 
 def cell_resource(key, default=0, per_attempt=False):

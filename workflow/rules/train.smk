@@ -3,13 +3,15 @@
 
 
 rule train_cell:
+    input:
+        data=cell_data,
     output:
         directory("results/{target}/{scale}/runs/{cell}"),
     wildcard_constraints:
         target=one_of([]),
     params:
         spec=cell_spec,
-        runtime=RUNTIME,
+        runtime=cell_runtime,
     resources:
         runtime=cell_resource("runtime", per_attempt=True),
         mem_mb=cell_resource("mem_mb"),

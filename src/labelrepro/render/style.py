@@ -27,4 +27,4 @@ def save_figure(fig: plt.Figure, path: str | Path) -> None:
 
 def scale_note(scale: str) -> str:
     """Figures built at smoke scale say so, so they are never mistaken for the paper-scale result."""
-    return "" if scale == "paper" else f"  [{scale} scale: not the paper's settings]"
+    return "" if scale == "paper" else f"  [{scale} scale: not the paper's settings or data]"

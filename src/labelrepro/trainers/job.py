@@ -108,6 +108,11 @@ class Job:
                     seed=seed,
                     device=describe_device(self.device),
                     wall_time_s=wall,
-                    extra={"job_seeds": self.seeds, "job_config_hash": self.hash, **(extra or {})},
+                    extra={
+                        "job_seeds": self.seeds,
+                        "job_config_hash": self.hash,
+                        "data_dir": self.runtime.data_dir,
+                        **(extra or {}),
+                    },
                 )
                 atomic.write_json(run_dir / "meta.json", record)

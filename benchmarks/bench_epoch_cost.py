@@ -1,0 +1,127 @@
+"""Paper-scale cost of the seed-000 targets (fig3a, fig1b): measured time per epoch on this device.
+
+For every training cell of a target at paper scale this builds the real network (the trainer's own
+`build_network`), and times the real training step (forward, `random_label_losses`, backward, SGD step,
+the bf16 autocast and channels_last of the CUDA path) at the paper's batch size on random CIFAR-shaped
+input held on the device, plus one evaluation batch. An epoch is then
+
+    ceil(50000 / batch) training steps + (50000 + 10000) / eval_batch evaluation batches
+
+(the trainer evaluates the whole training and test set after every epoch). The target's cost is the sum
+over its cells of epochs x epoch time. It also counts the FLOPs of one training image (forward + backward,
+`torch.utils.flop_counter`) to show which cells dominate.
+
+On a CPU the measured numbers are CPU-hours (what a laptop run would cost). With `--gpu-tflops X` it
+also prints a GPU-hour projection from the FLOP count at X TFLOP/s effective throughput: an assumption,
+labelled as one. Run it on a GPU box (`--device cuda`) to replace the projection by a measurement.
+
+    python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from labelrepro.config import settings_from_dict
+from labelrepro.core.device import resolve_device
+from labelrepro.experiment import load_experiments
+from labelrepro.models.random_label_heads import random_label_losses
+from labelrepro.trainers import random_labels, supervised
+
+CIFAR_TRAIN, CIFAR_TEST = 50_000, 10_000
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_cell(settings: random_labels.Settings, device: torch.device, steps: int) -> dict[str, float]:
+    """Seconds per training step and per evaluation batch, and training FLOPs per image."""
+    num_classes = 100 if settings.dataset == "cifar100" else 10
+    net = supervised.prepare_model(random_labels.build_network(settings, num_classes, 0), device,
+                                   settings.channels_last)
+    optimizer = supervised.build_optimizer(settings, net.parameters())
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(settings.batch_size, 3, 32, 32, generator=gen).to(device)
+    y = torch.randint(num_classes, (settings.batch_size,), generator=gen).to(device)
+    s = torch.randint(settings.num_random_labels, (settings.batch_size,), generator=gen).to(device)
+    x = supervised.to_input(x, settings.channels_last)
+    with_reg = settings.lam > 0 or settings.single_output
+
+    def step() -> None:
+        with supervised.autocast(device, settings.amp):
+            losses = random_label_losses(net(x, with_reg=with_reg), y, s, settings.lam, settings.normalization)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        optimizer.step()
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    flops_per_image = counter.get_total_flops() / settings.batch_size
+    step()  # warm-up (allocator, cuDNN autotuning)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    step_s = (time.perf_counter() - start) / steps
+
+    net.eval()
+    x_eval = supervised.to_input(torch.randn(settings.eval_batch_size, 3, 32, 32, generator=gen).to(device),
+                                 settings.channels_last)
+    with torch.no_grad(), supervised.autocast(device, settings.amp):
+        net(x_eval, with_reg=False)
+        _sync(device)
+        start = time.perf_counter()
+        net(x_eval, with_reg=False)
+        _sync(device)
+    eval_s = time.perf_counter() - start
+    return {"step_s": step_s, "eval_s": eval_s, "flops_per_image": flops_per_image}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", required=True, choices=["fig3a", "fig1b"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--steps", type=int, default=2, help="timed training steps per cell")
+    parser.add_argument("--gpu-tflops", type=float, default=0.0,
+                        help="assumed effective GPU throughput for a FLOP-based projection (0 = none)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device, None)
+    experiment = load_experiments()[args.target]
+    print(f"{args.target} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
+    total_s = total_flops = 0.0
+    for name, cell in experiment.cells("paper").items():
+        settings = settings_from_dict(random_labels.Settings, cell.settings, name)
+        t = time_cell(settings, device, args.steps)
+        steps_per_epoch = math.ceil(CIFAR_TRAIN / settings.batch_size)
+        eval_batches = math.ceil(CIFAR_TRAIN / settings.eval_batch_size) + math.ceil(
+            CIFAR_TEST / settings.eval_batch_size
+        )
+        epoch_s = steps_per_epoch * t["step_s"] + eval_batches * t["eval_s"]
+        # Training FLOPs per epoch plus evaluation (forward only, about a third of a training step).
+        epoch_flops = t["flops_per_image"] * (CIFAR_TRAIN + (CIFAR_TRAIN + CIFAR_TEST) / 3)
+        total_s += epoch_s * settings.epochs * len(cell.seeds)
+        total_flops += epoch_flops * settings.epochs * len(cell.seeds)
+        print(
+            f"  {name:40s} {t['step_s']:7.2f} s/step  {epoch_s / 60:7.1f} min/epoch  "
+            f"{t['flops_per_image'] / 1e9:6.2f} GFLOP/train image"
+        )
+    print(f"total: {total_s / 3600:.1f} {device.type.upper()}-hours measured on {device} "
+          f"({total_flops / 1e15:.1f} PFLOP)")
+    if args.gpu_tflops:
+        hours = total_flops / (args.gpu_tflops * 1e12) / 3600
+        print(f"projection: {hours:.1f} GPU-hours at an ASSUMED {args.gpu_tflops:g} TFLOP/s effective")
+
+
+if __name__ == "__main__":
+    main()

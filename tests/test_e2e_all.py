@@ -1,0 +1,64 @@
+"""The DAG of `snakemake all` (what `make run` builds): every target, offline at smoke scale.
+
+Dry runs only (the targets themselves are built by the per-paper end-to-end tests): at smoke scale each
+CIFAR/MNIST target reads a stand-in dataset made by the workflow, at paper scale none does.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from labelrepro.experiment import load_experiments
+from tests.e2e_helpers import make_working_copy, snakemake
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return make_working_copy(tmp_path_factory.mktemp("e2e-all") / "artifact")
+
+
+def _datasets() -> set[str]:
+    found = set()
+    for exp in load_experiments().values():
+        for cell in exp.cells("smoke").values():
+            if "dataset" in cell.settings:
+                found.add(cell.settings["dataset"])
+    return found
+
+
+def test_smoke_all_uses_standins_for_every_dataset(workdir):
+    result = snakemake(workdir, "-n", "all")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    for exp in load_experiments().values():
+        assert exp.output in out
+    datasets = _datasets()
+    assert datasets, "no experiment reads a torchvision dataset"
+    assert re.search(rf"standin_dataset\s+{len(datasets)}\n", out), out[-3000:]
+    for dataset in datasets:
+        assert f"data/standin/{dataset}" in out
+
+
+def test_paper_all_reads_real_data(workdir):
+    result = snakemake(workdir, "-n", "all", "--config", "scale=paper")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert "standin_dataset" not in out
+
+
+def test_smoke_data_real_skips_standins(workdir):
+    result = snakemake(workdir, "-n", "all", "--config", "smoke_data=real")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert "standin_dataset" not in out
+
+
+def test_standin_cli_rejects_unknown_dataset(tmp_path):
+    from labelrepro.cli import main
+
+    assert main(["standin", "--dataset", "imagenet", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
