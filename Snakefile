@@ -31,9 +31,12 @@ EXPERIMENTS = load_experiments(Path(workflow.basedir) / "workflow" / "experiment
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sparsity.smk"
 include: "workflow/rules/random_labels.smk"
+include: "workflow/rules/limit.smk"
+include: "workflow/rules/alasca.smk"
 include: "workflow/rules/render.smk"
 
 

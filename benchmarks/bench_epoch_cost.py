@@ -56,7 +56,8 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
 
     def step() -> None:
         with supervised.autocast(device, settings.amp):
-            losses = random_label_losses(net(x, with_reg=with_reg), y, s, settings.lam, settings.normalization)
+            out = net(x, with_reg=with_reg)
+            losses = random_label_losses(out, y, s, settings.lam, settings.normalization)
         optimizer.zero_grad(set_to_none=True)
         losses["loss"].backward()
         optimizer.step()
@@ -86,7 +87,9 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--target", required=True, choices=["fig3a", "fig1b"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=2, help="timed training steps per cell")

@@ -91,7 +91,7 @@ def test_experiment_unknown_top_level_key_is_named(repo_root, tmp_path):
 
 def test_experiment_unknown_trainer(repo_root, tmp_path):
     path = _copy_experiment(repo_root, tmp_path, lambda raw: raw.update(trainer="nope"))
-    with pytest.raises(ConfigError, match="unknown trainer 'nope'; known: hypercube"):
+    with pytest.raises(ConfigError, match=r"unknown trainer 'nope'; known: .*hypercube"):
         load_experiment(path)
 
 

@@ -94,3 +94,32 @@ def test_ac_gradient_reaches_backbone_below_it_only(x: torch.Tensor) -> None:
     assert net.conv1.weight.grad is not None
     assert net.stages[1][0].conv1.weight.grad is None  # stages above the AC are untouched
     assert net.linear.weight.grad is None
+
+
+@pytest.mark.parametrize("ac_type", AC_TYPES)
+def test_base_width_scales_backbone_and_acs(x: torch.Tensor, ac_type: str) -> None:
+    narrow = resnet34_cifar(N, generator=torch.Generator().manual_seed(0), base_width=8)
+    assert narrow.stage_channels == (8, 16, 32, 64) and narrow.feature_dim == 64
+    feats = narrow.forward_features(x)
+    assert [tuple(f.shape) for f in feats] == [(B, 8, 32, 32), (B, 16, 16, 16), (B, 32, 8, 8), (B, 64, 4, 4),
+                                               (B, 64)]
+    # Same depth: as many conv layers as the full-width network.
+    count = lambda m: sum(isinstance(k, nn.Conv2d) for k in m.modules())  # noqa: E731
+    assert count(narrow) == count(resnet34_cifar(N))
+    model = ResNetWithACs(narrow, ac_type, (1, 2, 3))  # type: ignore[arg-type]
+    with torch.no_grad():
+        _, acs = model(x)
+    assert all(a.shape == (B, N) for a in acs)
+    for ac, p in zip(model.acs, model.positions, strict=True):
+        if isinstance(ac, BottleneckAC):
+            assert ac.body(feats[p - 1]).shape == (B, 64, 4, 4)
+            assert ac.body[0].out_channels == 16  # 2w, the bottleneck's 128 at w = 64
+        elif isinstance(ac, ResidualAC):
+            assert ac.block(feats[p - 1]).shape == (B, 64, 4, 4)
+        else:
+            assert ac.fc1.out_features == 64
+
+
+def test_base_width_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="base_width"):
+        resnet34_cifar(N, base_width=0)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelrepro.aggregate_limit import limit_selection
 from labelrepro.core import atomic
 
 
@@ -43,6 +44,7 @@ def final_per_run(curves: pd.DataFrame) -> pd.DataFrame:
 
 AGGREGATORS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "final_per_run": final_per_run,
+    "limit_selection": limit_selection,
 }
 
 

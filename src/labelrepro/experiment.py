@@ -155,7 +155,7 @@ class Experiment:
         return cells
 
     def run_dirs(self, scale: str, results_dir: str = "results") -> list[str]:
-        return [f"{results_dir}/{self.name}/{scale}/{name}" for name in self.cells(scale)]
+        return [f"{results_dir}/{self.name}/{scale}/runs/{name}" for name in self.cells(scale)]
 
 
 def load_experiment(path: str | Path) -> Experiment:

@@ -315,7 +315,7 @@ def method_spec(name: str) -> dict[str, Any]:
         "ce_gn": {"paper": "CE + GN", "grad_noise": "gaussian", "grid": {"sigma": _GRAD_NOISE_STDS}},
         "ce_ln": {"paper": "CE + LN", "grad_noise": "laplace", "grid": {"sigma": _GRAD_NOISE_STDS}},
         "mae": {"paper": "MAE", "loss": "mae"},
-        "fw": {"paper": "FW", "loss": "fw", "init_from_ce": True, "grid": {"quantile": (0.97,)}},
+        "fw": {"paper": "FW", "loss": "fw", "init_from_ce": True, "grid": {"fw_quantile": (0.97,)}},
         "dmi": {
             "paper": "DMI",
             "loss": "dmi",

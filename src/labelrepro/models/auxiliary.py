@@ -20,6 +20,10 @@ the last stage's 4×4:
   average pool followed by a 1×1 conv + BN (a projection that also sees every pixel); ReLU after the sum;
   global average pool; linear. Output resolution equals the last stage's (4×4 for CIFAR).
 
+Widths scale with the backbone's base width w (64 in the paper): the "512" above is the backbone's
+last-stage width 8w and the bottleneck's "128" is 2w, so a narrow smoke-scale network gets
+proportionally narrow ACs (at w = 64 the numbers are exactly those above).
+
 Gradient flow: Algorithm 1 (line 8) updates Θ_0 and all Θ_k with SGD on the joint loss, and the point of
 the ACs is to regularise the *intermediate* layers, so AC losses back-propagate into the backbone
 stages below them; nothing is detached here.
@@ -36,8 +40,8 @@ from labelrepro.models.resnet_cifar import ResNetCifar, torch_default_init_
 
 AcType = Literal["mlp", "bottleneck", "residual"]
 AC_TYPES: tuple[str, ...] = get_args(AcType)
-AC_WIDTH = 512  # feature width before each AC's final linear layer (= the backbone's last-stage width)
-BOTTLENECK_WIDTH = 128
+AC_WIDTH = 512  # feature width before each AC's final linear layer at w = 64 (= the last-stage width 8w)
+BOTTLENECK_WIDTH = 128  # the bottleneck's inner width at w = 64 (2w)
 
 
 def downsample_factor(position: int, num_stages: int = 4) -> int:
@@ -60,7 +64,9 @@ class MlpAC(nn.Module):
 class BottleneckAC(nn.Module):
     """Official ALASCA AC: 1×1 → 128, k×k stride k, 1×1 → 512 (each + BN + ReLU), pool, linear."""
 
-    def __init__(self, in_ch: int, num_classes: int, k: int, width: int = BOTTLENECK_WIDTH):
+    def __init__(
+        self, in_ch: int, num_classes: int, k: int, width: int = BOTTLENECK_WIDTH, out_ch: int = AC_WIDTH
+    ):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_ch, width, 1, bias=False),
@@ -69,11 +75,11 @@ class BottleneckAC(nn.Module):
             nn.Conv2d(width, width, k, stride=k, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
-            nn.Conv2d(width, AC_WIDTH, 1, bias=False),
-            nn.BatchNorm2d(AC_WIDTH),
+            nn.Conv2d(width, out_ch, 1, bias=False),
+            nn.BatchNorm2d(out_ch),
             nn.ReLU(inplace=True),
         )
-        self.linear = nn.Linear(AC_WIDTH, num_classes)
+        self.linear = nn.Linear(out_ch, num_classes)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.linear(self.body(h).mean(dim=(2, 3)))
@@ -101,14 +107,19 @@ class ResidualAC(nn.Module):
         return self.linear(self.block(h).mean(dim=(2, 3)))
 
 
-def make_ac(ac_type: AcType, in_ch: int, num_classes: int, position: int) -> nn.Module:
-    """One AC of `ac_type` for a stage with `in_ch` channels at (1-based) stage `position`."""
+def make_ac(
+    ac_type: AcType, in_ch: int, num_classes: int, position: int, base_width: int = 64
+) -> nn.Module:
+    """One AC of `ac_type` for a stage with `in_ch` channels at (1-based) stage `position`; inner widths
+    are 8w (AC_WIDTH at w = 64) and, for the bottleneck, 2w (BOTTLENECK_WIDTH at w = 64)."""
+    out_ch = AC_WIDTH * base_width // 64
     if ac_type == "mlp":
-        return MlpAC(in_ch, num_classes)
+        return MlpAC(in_ch, num_classes, hidden=out_ch)
     if ac_type == "bottleneck":
-        return BottleneckAC(in_ch, num_classes, downsample_factor(position))
+        width = BOTTLENECK_WIDTH * base_width // 64
+        return BottleneckAC(in_ch, num_classes, downsample_factor(position), width=width, out_ch=out_ch)
     if ac_type == "residual":
-        return ResidualAC(in_ch, num_classes, downsample_factor(position))
+        return ResidualAC(in_ch, num_classes, downsample_factor(position), out_ch=out_ch)
     raise ValueError(f"unknown AC type {ac_type!r}; expected one of {AC_TYPES}")
 
 
@@ -137,7 +148,8 @@ class ResNetWithACs(nn.Module):
         self.ac_type = ac_type
         self.positions = positions
         self.acs = nn.ModuleList(
-            make_ac(ac_type, backbone.stage_channels[p - 1], backbone.num_classes, p) for p in positions
+            make_ac(ac_type, backbone.stage_channels[p - 1], backbone.num_classes, p, backbone.base_width)
+            for p in positions
         )
         # The backbone was initialised by its own constructor; only the fresh ACs are drawn here.
         torch_default_init_(self.acs, generator)

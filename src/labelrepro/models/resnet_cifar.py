@@ -10,6 +10,10 @@ with a basic block conv3×3-BN-ReLU-conv3×3-BN plus identity, or plus a 1×1 co
 width or stride changes, followed by ReLU. For 32×32 inputs the stage outputs are 64×32×32, 128×16×16,
 256×8×8 and 512×4×4.
 
+`base_width` (64 in the paper) scales every stage width (w, 2w, 4w, 8w): smoke-scale runs use a narrow
+network (e.g. w = 8) with the same depth and topology, because full-width ResNet-34 is far too slow on a
+CPU; the scale is then a config value, not a different code path.
+
 Auxiliary classifiers (ALASCA, Section 3.2 "Use of Auxiliary Classifiers") attach after stages 1–3, so
 `forward_features(x)` returns the 4 stage outputs plus the pooled 512-d feature; `classify(pooled)` is the
 main (linear) head. Nothing is detached: gradients of heads placed on a stage output reach the backbone.
@@ -52,10 +56,15 @@ class BasicBlock(nn.Module):
         return torch.relu(out + self.shortcut(x))
 
 
+def stage_widths(base_width: int = 64) -> tuple[int, int, int, int]:
+    """(w, 2w, 4w, 8w): the four stage widths for base width w (64, 128, 256, 512 at the paper's w = 64)."""
+    if base_width < 1:
+        raise ValueError(f"base_width must be >= 1, got {base_width}")
+    return (base_width, 2 * base_width, 4 * base_width, 8 * base_width)
+
+
 class ResNetCifar(nn.Module):
     """CIFAR ResNet with per-stage feature access (for auxiliary classifiers)."""
-
-    stage_channels: tuple[int, int, int, int] = STAGE_WIDTHS
 
     def __init__(
         self,
@@ -63,15 +72,19 @@ class ResNetCifar(nn.Module):
         num_classes: int = 10,
         in_channels: int = 3,
         generator: torch.Generator | None = None,
+        base_width: int = 64,
     ):
         super().__init__()
+        widths = stage_widths(base_width)
         self.num_classes = num_classes
-        self.feature_dim = STAGE_WIDTHS[-1]
-        self.conv1 = nn.Conv2d(in_channels, STAGE_WIDTHS[0], 3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(STAGE_WIDTHS[0])
+        self.base_width = base_width
+        self.stage_channels: tuple[int, int, int, int] = widths
+        self.feature_dim = widths[-1]
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
         stages: list[nn.Module] = []
-        in_ch = STAGE_WIDTHS[0]
-        for n, out_ch, stride in zip(num_blocks, STAGE_WIDTHS, STAGE_STRIDES, strict=True):
+        in_ch = widths[0]
+        for n, out_ch, stride in zip(num_blocks, widths, STAGE_STRIDES, strict=True):
             blocks = [
                 BasicBlock(in_ch if i == 0 else out_ch, out_ch, stride if i == 0 else 1) for i in range(n)
             ]
@@ -82,7 +95,7 @@ class ResNetCifar(nn.Module):
         torch_default_init_(self, generator)
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """[stage1, stage2, stage3, stage4, pooled]: the 4 stage outputs (B, C_k, H_k, W_k) and (B, 512).
+        """[stage1, stage2, stage3, stage4, pooled]: the 4 stage outputs (B, C_k, H_k, W_k) and (B, 8w).
 
         Stage k (1-based) is element k − 1, so an AC "after block k" reads `forward_features(x)[k - 1]`.
         """
@@ -99,7 +112,7 @@ class ResNetCifar(nn.Module):
         return self.linear(pooled)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled penultimate feature (B, 512)."""
+        """Pooled penultimate feature (B, 8w)."""
         return self.forward_features(x)[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +141,12 @@ def torch_default_init_(module: nn.Module, generator: torch.Generator | None = N
 
 
 def resnet34_cifar(
-    num_classes: int = 10, generator: torch.Generator | None = None, in_channels: int = 3
+    num_classes: int = 10,
+    generator: torch.Generator | None = None,
+    in_channels: int = 3,
+    base_width: int = 64,
 ) -> ResNetCifar:
-    """ResNet-34 for CIFAR (21,282,122 parameters for 10 classes; 21,328,292 for 100)."""
-    return ResNetCifar(RESNET34_BLOCKS, num_classes, in_channels=in_channels, generator=generator)
+    """ResNet-34 for CIFAR (21,282,122 parameters for 10 classes at base width 64; 21,328,292 for 100)."""
+    return ResNetCifar(
+        RESNET34_BLOCKS, num_classes, in_channels=in_channels, generator=generator, base_width=base_width
+    )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from labelrepro.render.alasca_tables import render_alasca_table3, render_alasca_table4
+from labelrepro.render.limit_tables import render_limit_table
 from labelrepro.render.random_labels import render_fig1b, render_fig3a
 from labelrepro.render.sparsity import render_sparsity_fig1
 
@@ -16,4 +18,7 @@ RENDERERS: dict[str, Renderer] = {
     "sparsity_fig1": render_sparsity_fig1,
     "fig3a": render_fig3a,
     "fig1b": render_fig1b,
+    "limit_table": render_limit_table,
+    "alasca_table4": render_alasca_table4,
+    "alasca_table3": render_alasca_table3,
 }

@@ -9,8 +9,10 @@ import importlib
 from types import ModuleType
 
 TRAINERS: dict[str, str] = {
+    "alasca": "labelrepro.trainers.alasca",
     "hypercube": "labelrepro.trainers.hypercube",
     "random_labels": "labelrepro.trainers.random_labels",
+    "limit": "labelrepro.trainers.limit",
 }
 
 

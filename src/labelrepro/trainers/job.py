@@ -91,18 +91,23 @@ class Job:
         self,
         metrics: dict[int, pd.DataFrame],
         extra: dict[str, Any] | None = None,
-        files: dict[int, dict[str, pd.DataFrame]] | None = None,
+        files: dict[int, dict[str, Any]] | None = None,
     ) -> None:
-        """Write every run's metrics, metadata and extra tables (e.g. the random labels it drew);
-        the job's directory appears only when all are written."""
+        """Write every run's metrics, metadata and extra files; the job's directory appears only when all
+        are written. Extra files are tables (a DataFrame, written as CSV: e.g. the random labels a run
+        drew) or, for names ending in `.pt`, objects for `torch.save` (e.g. a best model that later jobs
+        start from)."""
         wall = time.monotonic() - self.started
         with atomic.atomic_directory(self.out_dir) as staging:
             for seed, frame in metrics.items():
                 run_dir = staging / f"seed-{seed}"
                 run_dir.mkdir()
                 frame.to_csv(run_dir / "metrics.csv", index=False)
-                for name, table in (files or {}).get(seed, {}).items():
-                    table.to_csv(run_dir / name, index=False)
+                for name, content in (files or {}).get(seed, {}).items():
+                    if name.endswith(".pt"):
+                        torch.save(content, run_dir / name)
+                    else:
+                        content.to_csv(run_dir / name, index=False)
                 record = run_metadata(
                     config=self.run_config(seed),
                     seed=seed,

@@ -1,0 +1,1 @@
+"""Optimiser-side methods (update rules that act on gradients rather than on the loss)."""
