@@ -41,6 +41,8 @@ def test_table4_smoke(built):
     assert aggregate["n_splits"].eq(2).all()
     assert aggregate[["val_acc_mean", "test_acc_mean"]].stack().between(0, 1).all()
     assert tex.count("\\\\") >= 2 * 11  # a row per method in both the result and hyperparameter tables
+    cells = pd.read_csv(built / "paper/tables/limit_table4.csv")  # the table's numbers
+    assert len(cells) == 66 and cells["selected"].all()
 
 
 def test_ce_saves_models_and_fw_runs_after_it(built):

@@ -47,7 +47,13 @@ def cmd_render(args: argparse.Namespace) -> None:
         raise ConfigError(f"unknown renderer '{args.renderer}'; known: {', '.join(sorted(RENDERERS))}")
     curves = pd.read_csv(args.curves)
     final = pd.read_csv(args.aggregate)
-    RENDERERS[args.renderer](curves, final, Path(args.out), args.scale)
+    cells = RENDERERS[args.renderer](curves, final, Path(args.out), args.scale)
+    if args.cells_out:
+        if cells is None:
+            raise ConfigError(f"renderer '{args.renderer}' draws a figure and returns no table cells")
+        from labelrepro.core import atomic
+
+        atomic.write_csv(args.cells_out, cells)
 
 
 def cmd_targets(args: argparse.Namespace) -> None:
@@ -96,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--curves", required=True)
     render.add_argument("--aggregate", required=True)
     render.add_argument("--out", required=True)
+    render.add_argument("--cells-out", help="tables: where to write the table's cells as CSV")
     render.set_defaults(func=cmd_render)
 
     targets = sub.add_parser("targets", help="print the Markdown table of all targets")

@@ -51,7 +51,8 @@ rule table:
         curves=f"results/{{target}}/{SCALE}/curves.csv",
         aggregate=f"results/{{target}}/{SCALE}/aggregate.csv",
     output:
-        "paper/tables/{target}.tex",
+        table="paper/tables/{target}.tex",
+        cells="paper/tables/{target}.csv",
     wildcard_constraints:
         target=one_of(TABLES),
     params:
@@ -64,4 +65,5 @@ rule table:
         "../../environment.yml"
     shell:
         "python -m labelrepro render --renderer {params.renderer} --scale {params.scale}"
-        " --curves {input.curves:q} --aggregate {input.aggregate:q} --out {output:q} > {log:q} 2>&1"
+        " --curves {input.curves:q} --aggregate {input.aggregate:q} --out {output.table:q}"
+        " --cells-out {output.cells:q} > {log:q} 2>&1"

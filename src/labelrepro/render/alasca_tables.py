@@ -4,7 +4,8 @@ Input is the per-run aggregate (`final_per_run`: each run's last epoch). Accurac
 `test_acc_avg` (main head) or `test_acc_ens_avg` (ensemble, the starred ALASCA* row of Table 4): the mean
 test accuracy over the last `report_last_epochs` epochs, in percent, mean ± std over seeds. Table 3's
 efficiency columns are ratios to Standard of the *measured* peak training memory and total training time,
-paired by (noise, seed) and averaged. Next to the .tex a .csv holds the same cells as numbers.
+paired by (noise, seed) and averaged. The renderers return the same cells as numbers, which the table
+rule writes to `paper/tables/<target>.csv`.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def table4_cells(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def render_alasca_table4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> None:
+def render_alasca_table4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> pd.DataFrame:
     """Table 4: component analysis, rows ULS … ALASCA*, columns Symm. 50 / Asym. 40 / Inst. 40."""
     cells = table4_cells(final)
     lines = [
@@ -95,7 +96,7 @@ def render_alasca_table4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
         r"\end{table}",
     ]
     atomic.write_text(out, "\n".join(lines) + "\n")
-    atomic.write_csv(Path(out).with_suffix(".csv"), cells)
+    return cells
 
 
 def _efficiency_ratios(final: pd.DataFrame, runs: pd.DataFrame) -> tuple[float, float]:
@@ -142,7 +143,7 @@ def _ratio(value: float) -> str:
     return "--" if math.isnan(value) else f"$\\times$ {value:.1f}"
 
 
-def render_alasca_table3(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> None:
+def render_alasca_table3(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> pd.DataFrame:
     """Table 3: Standard / HAR / CDR / ALASCA AC variants × (Symm., Inst.) accuracy and Mem./Time ratios."""
     cells = table3_cells(final)
     device = "GPU" if scale == "paper" else "measured"
@@ -177,4 +178,4 @@ def render_alasca_table3(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
         r"\end{table}",
     ]
     atomic.write_text(out, "\n".join(lines) + "\n")
-    atomic.write_csv(Path(out).with_suffix(".csv"), cells)
+    return cells

@@ -124,7 +124,8 @@ def _caption(aggregate: pd.DataFrame, scale: str) -> str:
     return text
 
 
-def render_limit_table(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> None:
+def render_limit_table(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> pd.DataFrame:
     """Tables 4 and 5 (and any other p x n grid of the same experiment form): rows and columns come from
     the aggregate, so each table is defined by its experiment file alone."""
     atomic.write_text(out, latex_tables(final, scale, _caption(final, scale)))
+    return final[final["selected"]].reset_index(drop=True)  # the table's cells: one selected row per column
