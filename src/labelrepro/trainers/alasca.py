@@ -34,7 +34,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from labelrepro.config import settings_from_dict
 from labelrepro.core.efficiency import EfficiencyMeter
 from labelrepro.core.seeding import make_generator
 from labelrepro.data.vision import DeviceBatchLoader
@@ -259,14 +258,8 @@ class Phase:
 
 def train(job: Job) -> None:
     """Train one seed of one (noise, method) cell; HAR's two stages run back to back in the same job."""
-    settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-    if len(job.seeds) != 1:
-        raise ValueError(f"{job.label}: the alasca trainer trains one seed per job (set batch_seeds: false)")
-    (seed,) = job.seeds
+    settings, seed, splits = supervised.single_seed_setup(job, Settings, "alasca")
     device = job.device
-    splits = supervised.load_splits(
-        job, settings.dataset, settings.train_subset, settings.test_subset, settings.label_noise, seed
-    )
     meter = EfficiencyMeter(device)  # baseline: the loaded data, shared by every method
     stage1 = settings.stage1_epochs
     total_epochs = stage1 + settings.epochs

@@ -19,7 +19,6 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
-from labelrepro.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.data.vision import DeviceBatchLoader
 from labelrepro.models.random_label_heads import (
@@ -118,14 +117,8 @@ def evaluate(
 
 def train(job: Job) -> None:
     """Train one seed (CIFAR-size models are not batched across seeds)."""
-    settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-    if len(job.seeds) != 1:
-        raise ValueError(f"{job.label}: random_labels trains one seed per job (set batch_seeds: false)")
-    (seed,) = job.seeds
+    settings, seed, splits = supervised.single_seed_setup(job, Settings, "random_labels")
     device = job.device
-    splits = supervised.load_splits(
-        job, settings.dataset, settings.train_subset, settings.test_subset, settings.label_noise, seed
-    )
     s = draw_random_labels(len(splits.train), settings.num_random_labels, seed).to(device)
     net = supervised.prepare_model(build_network(settings, splits.num_classes, seed), device,
                                    settings.channels_last)

@@ -13,15 +13,18 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
+from labelrepro.config import settings_from_dict
 from labelrepro.core.seeding import derive_seed, make_generator
 from labelrepro.data.augment import DeviceAugment
 from labelrepro.data.vision import DeviceDataset, get_dataset_info, load_vision_dataset
 from labelrepro.noise import apply_label_noise, noise_seed
 from labelrepro.trainers.job import Job
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +125,20 @@ def load_splits(
     train = DeviceDataset.from_uint8(images, noisy, info, job.device)
     test = DeviceDataset.from_uint8(*parts["test"], info, job.device)
     return Splits(train, test, clean.to(job.device), info.num_classes)
+
+
+def single_seed_setup(job: Job, settings_cls: type[T], trainer: str) -> tuple[T, int, Splits]:
+    """Validated settings, the seed and the noisy data of a trainer that runs one seed per job
+    (CIFAR-size models: batching seeds would not fit a GPU or save time)."""
+    settings = settings_from_dict(settings_cls, job.spec["settings"], job.label)
+    if len(job.seeds) != 1:
+        raise ValueError(
+            f"{job.label}: the {trainer} trainer trains one seed per job (set batch_seeds: false)"
+        )
+    (seed,) = job.seeds
+    data: Any = settings  # every one-seed trainer's settings name its dataset, subsets and label noise
+    splits = load_splits(job, data.dataset, data.train_subset, data.test_subset, data.label_noise, seed)
+    return settings, seed, splits
 
 
 def augmentation(settings_augment: dict[str, Any], dataset: str) -> DeviceAugment:
