@@ -1,9 +1,9 @@
 """Paper-scale cost of the seed-000 targets (fig3a, fig1b): measured time per epoch on this device.
 
 For every training cell of a target at paper scale this builds the real network (the trainer's own
-`build_network`), and times the real training step (forward, `random_label_losses`, backward, SGD step,
-the bf16 autocast and channels_last of the CUDA path) at the paper's batch size on random CIFAR-shaped
-input held on the device, plus one evaluation batch. An epoch is then
+`build_network`), and times the real training step (the trainer's own `train_step`: forward, the
+three losses, backward, SGD step, with bf16 autocast and channels_last on CUDA) at the paper's batch
+size on random CIFAR-shaped input held on the device, plus one evaluation batch. An epoch is then
 
     ceil(50000 / batch) training steps + (50000 + 10000) / eval_batch evaluation batches
 
@@ -15,7 +15,7 @@ On a CPU the measured numbers are CPU-hours (what a laptop run would cost). With
 also prints a GPU-hour projection from the FLOP count at X TFLOP/s effective throughput: an assumption,
 labelled as one. Run it on a GPU box (`--device cuda`) to replace the projection by a measurement.
 
-    python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 100]
+    python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 25]
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from labelrepro.config import settings_from_dict
 from labelrepro.core.device import resolve_device
 from labelrepro.experiment import load_experiments
-from labelrepro.models.random_label_heads import random_label_losses
 from labelrepro.trainers import random_labels, supervised
 
 CIFAR_TRAIN, CIFAR_TEST = 50_000, 10_000
@@ -51,16 +50,10 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
     x = torch.randn(settings.batch_size, 3, 32, 32, generator=gen).to(device)
     y = torch.randint(num_classes, (settings.batch_size,), generator=gen).to(device)
     s = torch.randint(settings.num_random_labels, (settings.batch_size,), generator=gen).to(device)
-    x = supervised.to_input(x, settings.channels_last)
     with_reg = settings.lam > 0 or settings.single_output
 
     def step() -> None:
-        with supervised.autocast(device, settings.amp):
-            out = net(x, with_reg=with_reg)
-            losses = random_label_losses(out, y, s, settings.lam, settings.normalization)
-        optimizer.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        optimizer.step()
+        random_labels.train_step(net, optimizer, settings, x, y, s, with_reg)
 
     with FlopCounterMode(display=False) as counter:
         step()

@@ -59,6 +59,26 @@ def _caption_note(scale: str) -> str:
     return "" if scale == "paper" else f" [{scale} scale: not the paper's settings or data]"
 
 
+def _write_table(
+    out: Path, scale: str, final: pd.DataFrame, columns: str, body: list[str], caption: str, label: str
+) -> None:
+    """Write one booktabs table: `body` is everything between \\toprule and \\bottomrule."""
+    lines = [
+        _scale_comment(scale, final).rstrip("\n"),
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\begin{{tabular}}{{{columns}}}",
+        r"\toprule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\caption{" + caption + _caption_note(scale) + "}",
+        rf"\label{{{label}}}",
+        r"\end{table}",
+    ]
+    atomic.write_text(out, "\n".join(lines) + "\n")
+
+
 def table4_cells(final: pd.DataFrame) -> pd.DataFrame:
     """One row per (table row, noise): mean, std and n of the accuracy in percent."""
     records = []
@@ -75,11 +95,6 @@ def render_alasca_table4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
     """Table 4: component analysis, rows ULS … ALASCA*, columns Symm. 50 / Asym. 40 / Inst. 40."""
     cells = table4_cells(final)
     lines = [
-        _scale_comment(scale, final).rstrip("\n"),
-        r"\begin{table}[t]",
-        r"\centering",
-        r"\begin{tabular}{lccc}",
-        r"\toprule",
         " & " + " & ".join(NOISE_COLUMNS.values()) + r" \\",
         r"\midrule",
     ]
@@ -87,15 +102,11 @@ def render_alasca_table4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
         row = cells[(cells["method"] == method) & (cells["metric"] == column)].set_index("noise")
         entries = [_fmt(row.at[n, "mean"], row.at[n, "std"], int(row.at[n, "n"])) for n in NOISE_COLUMNS]
         lines.append(f"{label} & " + " & ".join(entries) + r" \\")
-    lines += [
-        r"\bottomrule",
-        r"\end{tabular}",
-        r"\caption{Component analysis on CIFAR-10 (test accuracy, \%, mean $\pm$ std over seeds). "
-        r"ALASCA* ensembles all classifiers of the ALASCA runs at inference." + _caption_note(scale) + "}",
-        r"\label{tab:alasca_table4}",
-        r"\end{table}",
-    ]
-    atomic.write_text(out, "\n".join(lines) + "\n")
+    caption = (
+        r"Component analysis on CIFAR-10 (test accuracy, \%, mean $\pm$ std over seeds). "
+        r"ALASCA* ensembles all classifiers of the ALASCA runs at inference."
+    )
+    _write_table(out, scale, final, "lccc", lines, caption, "tab:alasca_table4")
     return cells
 
 
@@ -148,11 +159,6 @@ def render_alasca_table3(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
     cells = table3_cells(final)
     device = "GPU" if scale == "paper" else "measured"
     lines = [
-        _scale_comment(scale, final).rstrip("\n"),
-        r"\begin{table}[t]",
-        r"\centering",
-        r"\begin{tabular}{lcccc}",
-        r"\toprule",
         r"Dataset & \multicolumn{2}{c}{CIFAR-10} & \multicolumn{2}{c}{Efficiency} \\",
         r"\cmidrule(lr){2-3}\cmidrule(lr){4-5}",
         r"Noisy Type & Symm. & Inst. & Mem. & Time \\",
@@ -168,14 +174,10 @@ def render_alasca_table3(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
         ]
         lines.append(f"{record['row']} & " + " & ".join(acc)
                      + f" & {_ratio(record['memory_ratio'])} & {_ratio(record['time_ratio'])}" + r" \\")
-    lines += [
-        r"\bottomrule",
-        r"\end{tabular}",
-        r"\caption{Accuracy (\%) on CIFAR-10 with 50\% symmetric / 40\% instance-dependent noise, and "
+    caption = (
+        r"Accuracy (\%) on CIFAR-10 with 50\% symmetric / 40\% instance-dependent noise, and "
         f"{device} peak training memory and training time relative to Standard. "
-        r"Without/with * : ACs after the third / after all residual blocks." + _caption_note(scale) + "}",
-        r"\label{tab:alasca_table3}",
-        r"\end{table}",
-    ]
-    atomic.write_text(out, "\n".join(lines) + "\n")
+        r"Without/with * : ACs after the third / after all residual blocks."
+    )
+    _write_table(out, scale, final, "lcccc", lines, caption, "tab:alasca_table3")
     return cells

@@ -36,7 +36,6 @@ import torch.nn.functional as F
 
 from labelrepro.core.efficiency import EfficiencyMeter
 from labelrepro.core.seeding import make_generator
-from labelrepro.data.vision import DeviceBatchLoader
 from labelrepro.losses import alasca as als
 from labelrepro.losses import har
 from labelrepro.models.auxiliary import AC_TYPES, ResNetWithACs
@@ -231,14 +230,7 @@ class Phase:
         )
         stage_settings = dataclasses.replace(settings, epochs=epochs)
         self.optimizer = supervised.build_optimizer(stage_settings, self.net.parameters())
-        self.batches = DeviceBatchLoader(
-            splits.train,
-            settings.batch_size,
-            supervised.data_generator(seed),
-            shuffle=True,
-            drop_last=False,
-            augment=supervised.augmentation(settings.augment, settings.dataset),
-        )
+        self.batches = supervised.train_batches(splits, settings, seed)
         self.scheduler = supervised.build_scheduler(stage_settings, self.optimizer, len(self.batches))
 
     def state_dict(self) -> dict[str, Any]:

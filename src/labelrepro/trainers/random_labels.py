@@ -13,6 +13,7 @@ class's group predicting s; chance = 1/n) and the test accuracy.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,7 +21,6 @@ import pandas as pd
 import torch
 
 from labelrepro.core.seeding import make_generator
-from labelrepro.data.vision import DeviceBatchLoader
 from labelrepro.models.random_label_heads import (
     RandomLabelHeadsNet,
     draw_random_labels,
@@ -115,6 +115,26 @@ def evaluate(
     }
 
 
+def train_step(
+    forward: Callable[..., Any],
+    optimizer: torch.optim.Optimizer,
+    settings: Settings,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    random_labels: torch.Tensor,
+    with_reg: bool,
+) -> dict[str, torch.Tensor]:
+    """One optimiser step on a batch (autocast, the three losses, backward); the learning-rate schedule
+    is the caller's. Shared with benchmarks/bench_epoch_cost.py, so the benchmark times this code."""
+    with supervised.autocast(images.device, settings.amp):
+        out = forward(supervised.to_input(images, settings.channels_last), with_reg=with_reg)
+        losses = random_label_losses(out, labels, random_labels, settings.lam, settings.normalization)
+    optimizer.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    optimizer.step()
+    return losses
+
+
 def train(job: Job) -> None:
     """Train one seed (CIFAR-size models are not batched across seeds)."""
     settings, seed, splits = supervised.single_seed_setup(job, Settings, "random_labels")
@@ -123,14 +143,7 @@ def train(job: Job) -> None:
     net = supervised.prepare_model(build_network(settings, splits.num_classes, seed), device,
                                    settings.channels_last)
     optimizer = supervised.build_optimizer(settings, net.parameters())
-    batches = DeviceBatchLoader(
-        splits.train,
-        settings.batch_size,
-        supervised.data_generator(seed),
-        shuffle=True,
-        drop_last=False,
-        augment=supervised.augmentation(settings.augment, settings.dataset),
-    )
+    batches = supervised.train_batches(splits, settings, seed)
     scheduler = supervised.build_scheduler(settings, optimizer, len(batches))
     forward = supervised.maybe_compile(net, settings.compile)
     with_reg = settings.lam > 0 or settings.single_output
@@ -154,12 +167,7 @@ def train(job: Job) -> None:
         sums: dict[str, float] = defaultdict(float)
         seen = 0
         for index, images, labels in batches:
-            with supervised.autocast(device, settings.amp):
-                out = forward(supervised.to_input(images, settings.channels_last), with_reg=with_reg)
-                losses = random_label_losses(out, labels, s[index], settings.lam, settings.normalization)
-            optimizer.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-            optimizer.step()
+            losses = train_step(forward, optimizer, settings, images, labels, s[index], with_reg)
             scheduler.step()
             for key in ("loss", "class", "rnd", "reg"):
                 sums[key] += losses[key].item() * len(index)

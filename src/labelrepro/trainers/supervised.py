@@ -20,7 +20,7 @@ import torch
 from labelrepro.config import settings_from_dict
 from labelrepro.core.seeding import derive_seed, make_generator
 from labelrepro.data.augment import DeviceAugment
-from labelrepro.data.vision import DeviceDataset, get_dataset_info, load_vision_dataset
+from labelrepro.data.vision import DeviceBatchLoader, DeviceDataset, get_dataset_info, load_vision_dataset
 from labelrepro.noise import apply_label_noise, noise_seed
 from labelrepro.trainers.job import Job
 
@@ -139,6 +139,19 @@ def single_seed_setup(job: Job, settings_cls: type[T], trainer: str) -> tuple[T,
     data: Any = settings  # every one-seed trainer's settings name its dataset, subsets and label noise
     splits = load_splits(job, data.dataset, data.train_subset, data.test_subset, data.label_noise, seed)
     return settings, seed, splits
+
+
+def train_batches(splits: Splits, settings: Any, seed: int) -> DeviceBatchLoader:
+    """The shuffled, augmented training batches of a CIFAR run (order and augmentation from the seed);
+    `settings` names `batch_size`, `augment` and `dataset`."""
+    return DeviceBatchLoader(
+        splits.train,
+        settings.batch_size,
+        data_generator(seed),
+        shuffle=True,
+        drop_last=False,
+        augment=augmentation(settings.augment, settings.dataset),
+    )
 
 
 def augmentation(settings_augment: dict[str, Any], dataset: str) -> DeviceAugment:
