@@ -9,7 +9,7 @@ SCALE ?= smoke
 # Snakemake jobs run `python -m labelrepro ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-slurm paper bench clean-results dryrun-paper
+.PHONY: venv run test test-slurm paper bench bench-gpu clean-results dryrun-paper
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,10 +39,11 @@ paper:
 	cd paper && pdflatex -interaction=nonstopmode -halt-on-error main.tex && pdflatex -interaction=nonstopmode -halt-on-error main.tex
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_hypercube_trainer.py
+	$(BIN)/python benchmarks/bench_sparsity_trainer.py
 
 dryrun-paper: $(STAMP)
 	$(BIN)/snakemake -n all --config scale=paper
 
 clean-results:
-	rm -rf results figures/*.pdf paper/tables/*.tex .checkpoints
+	rm -rf results/* figures/*.pdf paper/tables/*.tex paper/tables/*.csv .checkpoints
+	git checkout -- results/README.md

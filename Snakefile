@@ -1,5 +1,5 @@
 """Reproducibility artifact: every figure and table of five papers on label noise, random labels and
-label smoothing. Targets are declared in workflow/experiments/<target>.yaml; run-wide options in
+label smoothing. Targets are declared in workflow/experiments/<paper>/<target>.yaml; run-wide options in
 workflow/config/config.yaml. Examples:
 
     snakemake --cores all figures/sparsity_fig1.pdf            # smoke scale, CPU
@@ -14,11 +14,13 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The Snakefile reads the experiment files through the package in src/; jobs run `python -m labelrepro`
-# from the environment (installed with `pip install -e .`, which `make run`/`make test` do).
+# The Snakefile reads the experiment files through the package in src/ (torch-free modules only, so
+# parsing takes about a second); jobs run `python -m labelrepro` from the environment
+# (installed with `pip install -e .`, which `make run`/`make test` do).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from labelrepro.experiment import load_experiments  # noqa: E402
+from labelrepro import paths  # noqa: E402
+from labelrepro.experiment import Plan, load_experiments  # noqa: E402
 
 
 configfile: "workflow/config/config.yaml"
@@ -28,15 +30,16 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 SCALE = config["scale"]
 EXPERIMENTS = load_experiments(Path(workflow.basedir) / "workflow" / "experiments")
+PLAN = Plan(EXPERIMENTS)
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/sparsity.smk"
 include: "workflow/rules/random_labels.smk"
 include: "workflow/rules/limit.smk"
 include: "workflow/rules/alasca.smk"
+include: "workflow/rules/sparsity.smk"
 include: "workflow/rules/render.smk"
 
 

@@ -38,14 +38,14 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from labelrepro.data import (
-    DeviceAugment,
+from labelrepro.data.augment import DeviceAugment
+from labelrepro.data.fake import cifar_checksum_overrides, write_fake_cifar
+from labelrepro.data.vision import (
     DeviceBatchLoader,
     DeviceDataset,
     get_dataset_info,
     load_vision_dataset,
 )
-from labelrepro.data.fake import cifar_checksum_overrides, write_fake_cifar
 from labelrepro.models.wrn import wrn16_4
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]

@@ -27,10 +27,12 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from labelrepro.config import settings_from_dict
+from labelrepro.core.config import settings_from_dict
 from labelrepro.core.device import resolve_device
+from labelrepro.engine import image as supervised
+from labelrepro.engine import optim
 from labelrepro.experiment import load_experiments
-from labelrepro.trainers import random_labels, supervised
+from labelrepro.papers.random_labels import trainer as random_labels
 
 CIFAR_TRAIN, CIFAR_TEST = 50_000, 10_000
 
@@ -45,7 +47,7 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
     num_classes = 100 if settings.dataset == "cifar100" else 10
     net = supervised.prepare_model(random_labels.build_network(settings, num_classes, 0), device,
                                    settings.channels_last)
-    optimizer = supervised.build_optimizer(settings, net.parameters())
+    optimizer = optim.build_optimizer(settings, net.parameters())
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(settings.batch_size, 3, 32, 32, generator=gen).to(device)
     y = torch.randint(num_classes, (settings.batch_size,), generator=gen).to(device)

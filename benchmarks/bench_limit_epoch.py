@@ -1,6 +1,7 @@
 """Cost of one LIMIT-table epoch at paper settings (full-size MNIST, Adam, batch 256) per method and n.
 
-Runs the real trainer (`labelrepro.trainers.limit.train`) on FAKE full-size MNIST files written by
+Runs the real trainer (`labelrepro.papers.limit.trainer.LimitRun`, through the engine's
+`labelrepro.engine.loop.train`) on FAKE full-size MNIST files written by
 `labelrepro.data.fake.write_fake_mnist` (60,000 train / 10,000 test images in the real IDX format; the
 cost does not depend on pixel values) for `--epochs` epochs of one split, and reports the median of the
 per-epoch wall times the trainer records (`epoch_s`: training pass over the n examples + validation on
@@ -19,8 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from labelrepro.data.fake import write_fake_mnist
-from labelrepro.trainers import limit
-from labelrepro.trainers.job import Job, Runtime
+from labelrepro.engine.job import Job
+from labelrepro.engine.loop import train
+from labelrepro.engine.runtime import Runtime
 
 METHODS = {"ce": {}, "limit_g_s": {"beta": 1.0, "sigma": 0.1}, "soft_reg": {"lam": 0.01, "beta": 0.1}}
 
@@ -28,12 +30,12 @@ METHODS = {"ce": {}, "limit_g_s": {"beta": 1.0, "sigma": 0.1}, "soft_reg": {"lam
 def epoch_times(data: Path, out: Path, device: str, threads: int, method: str, size: int, epochs: int):
     settings = {"method": method, **METHODS[method], "epochs": epochs, "batch_size": 256, "lr": 1e-3,
                 "optimizer": "adam", "schedule": "constant", "train_size": size, "noise_rate": 0.5}
-    spec = {"target": "bench", "scale": "paper", "cell": f"{method}-{size}", "trainer": "limit",
-            "point": {}, "settings": settings, "seeds": [42]}
+    spec = {"trainer": "limit", "scale": "paper", "settings": settings, "seeds": [42], "inputs": {}}
     runtime = Runtime(device=device, data_dir=str(data), download=False, verify_data=False,
                       checkpoint_dir=str(out / "ckpt"), progress="none", torch_threads=threads)
-    limit.train(Job(spec=spec, runtime=runtime, out_dir=out / spec["cell"]))
-    return pd.read_csv(out / spec["cell"] / "seed-42" / "metrics.csv")["epoch_s"]
+    run_dir = out / f"{method}-{size}"
+    train(Job(spec=spec, runtime=runtime, out_dir=run_dir))
+    return pd.read_csv(run_dir / "seed-42" / "metrics.csv")["epoch_s"]
 
 
 def main() -> None:

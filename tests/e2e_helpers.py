@@ -28,6 +28,14 @@ def make_working_copy(dest: Path) -> Path:
     return dest
 
 
+def run_dir(workdir: Path, target: str, cell: str, scale: str = "smoke") -> Path:
+    """The folder of the run that `cell` of `target` reads (results/runs/<scale>/<trainer>/<run id>)."""
+    from labelrepro.experiment import load_experiments
+
+    experiments = load_experiments(workdir / "workflow" / "experiments")
+    return workdir / experiments[target].cells(scale)[cell].run.dir
+
+
 def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run the venv's snakemake in `workdir` the way a user would, capturing its output."""
     return subprocess.run(

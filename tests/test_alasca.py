@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from labelrepro.losses.alasca import (
+from labelrepro.papers.alasca.losses import (
     EmaConfidence,
     adaptive_label_smoothing_loss,
     adaptive_smoothing_factor,

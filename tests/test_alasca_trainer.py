@@ -1,27 +1,39 @@
-"""The ALASCA trainer's per-method objectives, settings checks, efficiency meter and table renderers."""
+"""The ALASCA trainer's per-method objectives, settings checks, runs through the engine (rows, metadata,
+resume), efficiency meter and table renderers."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from labelrepro.config import ConfigError, settings_from_dict
+from labelrepro.core.config import ConfigError, settings_from_dict
 from labelrepro.core.efficiency import EfficiencyMeter
-from labelrepro.losses.alasca import EmaConfidence, smoothing_regulariser
-from labelrepro.render.alasca_tables import (
+from labelrepro.data.fake import write_fake_cifar
+from labelrepro.engine import loop
+from labelrepro.engine.job import Job
+from labelrepro.engine.runtime import Runtime
+from labelrepro.papers.alasca import trainer
+from labelrepro.papers.alasca.losses import EmaConfidence, smoothing_regulariser
+from labelrepro.papers.alasca.methods import METHODS
+from labelrepro.papers.alasca.render import (
     render_alasca_table3,
     render_alasca_table4,
+    table3_ac_methods,
+    table3_baselines,
     table3_cells,
     table4_cells,
+    table4_rows,
 )
-from labelrepro.trainers.alasca import Settings, build_network, objective
+from labelrepro.papers.alasca.trainer import Settings, build_network
 
-NOISE = {"symm50": {"model": "symmetric", "rate": 0.5, "allow_true_class": True}}
-BASE = {"epochs": 1, "batch_size": 4, "lr": 0.1, "noise": "symm50", "noise_models": NOISE}
+SYMM50 = {"model": "symmetric", "rate": 0.5, "allow_true_class": True}
+BASE = {"epochs": 1, "batch_size": 4, "lr": 0.1, "label_noise": SYMM50}
 
 
 def make(**kw) -> Settings:
@@ -38,17 +50,65 @@ def ce_rows(logits: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, Y, reduction="none")
 
 
+def objective(settings: Settings, *batch):
+    """The settings' method's per-batch objective (labelrepro.papers.alasca.methods)."""
+    return METHODS[settings.method].objective(settings, *batch)
+
+
 def test_settings_reject_bad_config() -> None:
-    with pytest.raises(ConfigError, match="noise_models"):
-        make(method="standard", noise="asym40")
+    with pytest.raises(ConfigError, match="label_noise"):
+        make(method="standard", label_noise={"model": "symmetric"})  # no rate
+    with pytest.raises(ConfigError, match="label_noise"):
+        settings_from_dict(Settings, {"epochs": 1, "batch_size": 4, "lr": 0.1, "method": "standard"}, "test")
     with pytest.raises(ConfigError, match="is not one of"):
         make(method="alasca", ac_type="conv")
     with pytest.raises(ConfigError, match="har_stage1_epochs"):
         make(method="har", har_stage1_epochs=0)
-    with pytest.raises(ConfigError, match=r"noise_models\.bad"):
-        make(method="standard", noise_models={**NOISE, "bad": {"model": "symmetric"}})
     assert make(method="cdr").clip_rate() == 0.5  # τ defaults to the nominal noise rate
     assert make(method="cdr", cdr_clip_rate=0.2).clip_rate() == 0.2
+    assert make(method="cdr", label_noise={"model": "asymmetric", "rate": 0.4}).clip_rate() == 0.4
+
+
+def test_an_unknown_method_fails_naming_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown ALASCA method 'alsca'") as error:
+        make(method="alsca")
+    assert "did you mean 'alasca'" in str(error.value)
+    assert str(error.value).endswith("known: " + ", ".join(sorted(METHODS)))
+    with pytest.raises(ValueError, match="known: alasca, als, als_ac"):  # also built directly
+        Settings(method="ALASCA", label_noise=SYMM50, epochs=1, batch_size=4, lr=0.1)
+
+
+def test_every_method_has_a_row_label_in_a_table(tmp_path: Path) -> None:
+    """Each method of METHODS is a row (or, for ALASCA, a block of rows) of Table 3 or 4, and its declared
+    labels are the ones the rendered tables print."""
+    in_tables = {m for _, m, _ in table4_rows()} | {m for _, m in table3_baselines()}
+    in_tables |= set(table3_ac_methods())
+    assert in_tables == set(METHODS)
+    assert METHODS.in_order() == ["standard", "uls", "uls_ac", "als", "als_ac", "als_ema", "alasca", "har",
+                                  "cdr"]
+    assert [label for label, _, _ in table4_rows()] == [
+        "ULS", r"\quad + AC", "ALS", r"\quad + AC", r"\quad + EMA", "ALASCA", "ALASCA*"]
+    assert [label for label, _ in table3_baselines()] == ["Standard", "HAR", "CDR"]
+    final = pd.DataFrame([{"method": m, "noise": "symm50", "seed": 0, "ac_type": "mlp", "ac_positions": "all",
+                           "test_acc_avg": 0.5, "test_acc_ens_avg": 0.5, "peak_mem_mb": 1.0,
+                           "train_time_s": 1.0, "cell": m} for m in METHODS])
+    render_alasca_table3(final, final, tmp_path / "t3.tex", "smoke")
+    render_alasca_table4(final, final, tmp_path / "t4.tex", "smoke")
+    tex = (tmp_path / "t3.tex").read_text() + (tmp_path / "t4.tex").read_text()
+    for name in METHODS:
+        labels = METHODS[name].labels()
+        assert labels or METHODS[name].table3_by_ac, name
+        for label in labels:
+            assert f"\n{label} & " in tex, (name, label)
+    assert "\nMLP* & 50.0 & -- & " in tex  # ALASCA's Table 3 rows: one per (AC architecture, position)
+
+
+def test_method_declarations() -> None:
+    assert {m for m in METHODS if METHODS[m].has_acs} == {"uls_ac", "als_ac", "alasca"}
+    assert {m for m in METHODS if METHODS[m].uses_ema} == {"als_ema", "alasca"}
+    assert make(method="har", har_stage1_epochs=3).has_acs is False and make(method="alasca").has_acs
+    stage1 = {m: METHODS[m].stage1_epochs(make(method=m, har_stage1_epochs=3)) for m in METHODS}
+    assert stage1 == {m: 3 if m == "har" else 0 for m in METHODS}
 
 
 def test_uls_rows_by_hand() -> None:
@@ -97,6 +157,85 @@ def test_network_heads_per_method() -> None:
     a = build_network(make(method="standard", base_width=4), 10, seed=3)
     b = build_network(make(method="alasca", base_width=4), 10, seed=3)
     assert torch.equal(a.backbone.conv1.weight, b.backbone.conv1.weight)  # same start for every method
+
+
+RUN_SETTINGS = {"epochs": 2, "batch_size": 16, "lr": 0.05, "base_width": 4, "eval_batch_size": 16,
+                "schedule": "cosine", "augment": {"crop_padding": 4, "hflip": True}, "label_noise": SYMM50,
+                "har_stage1_epochs": 1, "report_last_epochs": 2}
+TIMING = ["epoch_time_s", "train_time_s", "peak_mem_mb"]  # wall clock and RSS: differ between runs
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cifar")
+    write_fake_cifar(root, "cifar10", 64, 32, seed=0)
+    return root
+
+
+def make_job(tmp: Path, data_dir: Path, **settings) -> Job:
+    spec = {"trainer": "alasca", "scale": "smoke", "settings": {**RUN_SETTINGS, **settings}, "seeds": [0],
+            "inputs": {}}
+    runtime = Runtime(device="cpu", data_dir=str(data_dir), download=False, verify_data=False,
+                      checkpoint_dir=str(tmp / "ckpt"), checkpoint_every_s=0.0, progress="none")
+    return Job(spec=spec, runtime=runtime, out_dir=tmp / "out")
+
+
+def test_alasca_run_writes_rows_and_metadata(tmp_path: Path, data_dir: Path) -> None:
+    loop.train(make_job(tmp_path, data_dir, method="alasca", ac_positions="third"))
+    rows = pd.read_csv(tmp_path / "out/seed-0/metrics.csv")
+    assert rows["epoch"].tolist() == [1, 2] and rows["stage"].tolist() == [0, 0]
+    for column in ("train_acc_noisy", "test_acc", "test_acc_ens", "test_acc_ac1", "alpha_clean",
+                   "alpha_noisy"):
+        assert rows[column].between(0, 1).all(), column
+    assert rows["test_acc_avg"].iloc[-1] == pytest.approx(rows["test_acc"].mean())  # last 2 epochs
+    assert rows["train_time_s"].iloc[-1] == pytest.approx(rows["epoch_time_s"].sum())
+    assert rows["lr"].iloc[-1] == 0.0  # cosine ends at 0
+    meta = json.loads((tmp_path / "out/seed-0/meta.json").read_text())
+    found = {**meta, **meta.get("extra", {})}
+    assert found["train_size"] == 64 and found["test_size"] == 32
+    assert 0 < found["realised_noise_rate"] < 1
+    assert found["efficiency_device"] == "cpu" and found["memory_measure"] == "cpu peak RSS"
+    assert not list((tmp_path / "ckpt").rglob("*.pt"))  # the checkpoint is cleared
+
+
+def test_har_runs_both_stages_in_one_run(tmp_path: Path, data_dir: Path) -> None:
+    loop.train(make_job(tmp_path, data_dir, method="har"))
+    rows = pd.read_csv(tmp_path / "out/seed-0/metrics.csv")
+    assert rows["epoch"].tolist() == [1, 2, 3] and rows["stage"].tolist() == [1, 2, 2]
+    assert math.isnan(rows["har_penalty"].iloc[0]) and (rows["har_penalty"].iloc[1:] > 0).all()
+    assert rows["test_acc_avg"].iloc[0] == rows["test_acc"].iloc[0]  # running means within a stage
+    assert rows["test_acc_avg"].iloc[2] == pytest.approx(rows["test_acc"].iloc[1:].mean())
+    assert rows["test_acc_ens"].isna().all()  # no ACs
+
+
+@pytest.mark.parametrize(("method", "die_at"), [("har", 2), ("har", 3), ("alasca", 2), ("cdr", 2)])
+def test_a_killed_run_resumes_with_identical_numbers(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, method: str, die_at: int
+) -> None:
+    """Killed in epoch `die_at`: HAR at the stage boundary (2) and inside stage 2 (3), EMA and CDR runs."""
+    loop.train(make_job(tmp_path / "straight", data_dir, method=method))
+    real = trainer.evaluate
+    calls = {"n": 0, "die_at": die_at}
+
+    def evaluate_or_die(*args):
+        calls["n"] += 1
+        if calls["n"] == calls["die_at"]:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(trainer, "evaluate", evaluate_or_die)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(make_job(tmp_path / "killed", data_dir, method=method))
+    assert not (tmp_path / "killed/out").exists()
+    calls.update(n=0, die_at=-1)
+    loop.train(make_job(tmp_path / "killed", data_dir, method=method))
+    total = 3 if method == "har" else 2
+    assert calls["n"] == total - (die_at - 1)  # only the lost epochs are trained again
+    straight, resumed = (
+        pd.read_csv(tmp_path / run / "out/seed-0/metrics.csv").drop(columns=TIMING)
+        for run in ("straight", "killed")
+    )
+    pd.testing.assert_frame_equal(straight, resumed, check_exact=True)
 
 
 def test_efficiency_meter_counts_cpu_allocations() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from labelrepro.optim.cdr import critical_mask, mask_noncritical_gradients_
+from labelrepro.papers.alasca.cdr import critical_mask, mask_noncritical_gradients_
 
 
 def test_critical_mask_by_hand() -> None:

@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from labelrepro.config import ConfigError, settings_from_dict, validate_against_schema
+from labelrepro.core.config import ConfigError, settings_from_dict, validate_against_schema
 from labelrepro.experiment import SCHEMA_DIR, cell_name, load_experiment, load_experiments
 
 
@@ -69,7 +69,7 @@ def test_all_shipped_experiments_load(repo_root):
 
 
 def _copy_experiment(repo_root, tmp_path, edit):
-    src = repo_root / "workflow/experiments/sparsity_fig1.yaml"
+    src = repo_root / "workflow/experiments/sparsity/sparsity_fig1.yaml"
     raw = yaml.safe_load(src.read_text())
     edit(raw)
     path = tmp_path / "sparsity_fig1.yaml"
@@ -91,7 +91,7 @@ def test_experiment_unknown_top_level_key_is_named(repo_root, tmp_path):
 
 def test_experiment_unknown_trainer(repo_root, tmp_path):
     path = _copy_experiment(repo_root, tmp_path, lambda raw: raw.update(trainer="nope"))
-    with pytest.raises(ConfigError, match=r"unknown trainer 'nope'; known: .*hypercube"):
+    with pytest.raises(ConfigError, match=r"unknown trainer 'nope'; known: .*sparsity"):
         load_experiment(path)
 
 
@@ -132,7 +132,7 @@ def test_grid_list_is_union_of_products(tmp_path):
     from labelrepro.experiment import Experiment
 
     exp = Experiment(
-        name="t", paper="x", element="x", kind="figure", trainer="hypercube", aggregate="final_per_run",
+        name="t", paper="x", element="x", kind="figure", trainer="sparsity", aggregate="final_per_run",
         render="sparsity_fig1", settings={}, cost={"smoke_runtime": "", "paper_cost": ""},
         grid=[{"method": ["ce"]}, {"method": ["gn", "ln"], "sigma": [0.1, 0.3]}, {"method": ["ce"]}],
         scales={"smoke": {"seeds": 1, "resources": {}}, "paper": {"seeds": 1, "resources": {},

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labelrepro.data import DeviceAugment, cutout, random_crop, random_hflip
+from labelrepro.data.augment import DeviceAugment, cutout, random_crop, random_hflip
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -17,7 +17,6 @@ import pytest
 import torch
 from torchvision.datasets import CIFAR10, CIFAR100
 
-from labelrepro.data import DatasetUnavailableError, load_vision_dataset
 from labelrepro.data.fake import (
     CIFAR10_CLASS_NAMES,
     cifar_checksum_overrides,
@@ -26,7 +25,8 @@ from labelrepro.data.fake import (
     write_fake_dataset,
     write_fake_mnist,
 )
-from labelrepro.noise import CIFAR100_COARSE_NAMES, CIFAR100_COARSE_OF_FINE, CIFAR100_FINE_NAMES
+from labelrepro.data.noise import CIFAR100_COARSE_NAMES, CIFAR100_COARSE_OF_FINE, CIFAR100_FINE_NAMES
+from labelrepro.data.vision import DatasetUnavailableError, load_vision_dataset
 
 CIFAR_CLS = {"cifar10": CIFAR10, "cifar100": CIFAR100}
 

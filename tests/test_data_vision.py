@@ -20,7 +20,7 @@ import pytest
 import torch
 from torchvision.datasets import CIFAR10, CIFAR100, MNIST, FashionMNIST
 
-from labelrepro.data import (
+from labelrepro.data.vision import (
     DATASET_INFO,
     DATASET_NAMES,
     DatasetUnavailableError,

@@ -13,8 +13,8 @@ import re
 import pandas as pd
 import pytest
 
-from labelrepro.losses.limit import LIMIT_METHODS
-from tests.e2e_helpers import make_working_copy, snakemake
+from labelrepro.papers.limit.methods import METHODS
+from tests.e2e_helpers import make_working_copy, run_dir, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def test_table4_smoke(built):
     assert "$p = 0$" in tex and "$p = 0.5$" in tex and "All" in tex
     assert "Selected hyperparameters" in tex and "\\textbf{" in tex
     aggregate = pd.read_csv(built / "results/limit_table4/smoke/aggregate.csv")
-    assert set(aggregate["method"]) == set(LIMIT_METHODS)
+    assert set(aggregate["method"]) == set(METHODS)
     assert len(aggregate) == 66 and aggregate["selected"].all()  # 11 methods x 2 p x 3 n, one point each
     assert aggregate["n_splits"].eq(2).all()
     assert aggregate[["val_acc_mean", "test_acc_mean"]].stack().between(0, 1).all()
@@ -46,12 +46,23 @@ def test_table4_smoke(built):
 
 
 def test_ce_saves_models_and_fw_runs_after_it(built):
-    runs = built / "results/limit_table4/smoke/runs"
-    assert (runs / "noise_rate-0.5_train_size-100_method-ce/seed-42/best_model.pt").exists()
+    ce = run_dir(built, "limit_table4", "noise_rate-0.5_train_size-100_method-ce")
+    assert (ce / "seed-42/best_model.pt").exists()
+    fw = run_dir(built, "limit_table4", "noise_rate-0.5_train_size-100_method-fw")
+    meta = (fw / "seed-42/meta.json").read_text()
+    assert str(ce.relative_to(built)) in meta  # FW's recorded input is this CE run
     curves = pd.read_csv(built / "results/limit_table4/smoke/curves.csv")
     assert curves["epoch"].max() <= 2 and set(curves["seed"]) == {42, 43}
     fw = curves[curves["method"] == "fw"]
     assert len(fw) and fw["n_train"].isin([100, 300, 800]).all()
+
+
+def test_smoke_packs_runs_into_few_jobs(built):
+    """At smoke scale the 66 tiny runs of a table train in two processes (`runs_per_job: 34`); at paper
+    scale every run is a job of its own (next test)."""
+    logs = sorted((built / "logs/packs/smoke").glob("limit_table4_*.log"))
+    assert len(logs) == 2
+    assert "(34/34)" in logs[0].read_text() and "(32/32)" in logs[1].read_text()
 
 
 def test_paper_scale_dry_run_lists_the_full_grid(built):
@@ -59,5 +70,5 @@ def test_paper_scale_dry_run_lists_the_full_grid(built):
                        "--config", "scale=paper")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
-    assert re.search(rf"limit_train\s+{2 * PAPER_JOBS_PER_TABLE}\n", out)
+    assert re.search(rf"limit_train\s+{2 * PAPER_JOBS_PER_TABLE}\n", out)  # one job per run at paper scale
     assert "gpu=1" in out

@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import make_working_copy, run_dir, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def test_smoke_reads_the_standin(built):
     standin = built / "data/standin/cifar100"
     assert (standin / "cifar-100-python/train").exists()
     assert "STAND-IN" in (standin / "STANDIN_README.txt").read_text()
-    meta = json.loads((built / "results/fig1b/smoke/runs/seed-0/seed-0/meta.json").read_text())
+    meta = json.loads((run_dir(built, "fig1b", "seed-0") / "seed-0/meta.json").read_text())
     assert meta["data_dir"] == "data/standin/cifar100"
     assert not (built / "data/cifar-100-python").exists()  # nothing was downloaded
 
@@ -39,7 +39,7 @@ def test_fig3a_smoke(built):
     points = sorted(zip(final["copy_depth"], final["width_multiplier"], strict=True))
     assert points == [(1, 1.0), (3, 4.0), (8, 1.0), (16, 1.0)]
     assert final["rnd_acc"].between(0, 1).all() and final["epoch"].eq(2).all()
-    run = built / "results/fig3a/smoke/runs/copy_depth-8_width_multiplier-1_seed-0/seed-0"
+    run = run_dir(built, "fig3a", "copy_depth-8_width_multiplier-1_seed-0") / "seed-0"
     assert (run / "random_labels.csv").exists()
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.e2e_helpers import ENV, SNAKEMAKE, make_working_copy, snakemake
+from tests.e2e_helpers import ENV, SNAKEMAKE, make_working_copy, run_dir, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def test_figure_and_csvs_exist_and_are_sane(built):
     assert by_noise.loc[0.2, "active_train"] < by_noise.loc[0.0, "active_train"]
     assert by_noise.loc[0.2, "test_error"] < by_noise.loc[0.0, "test_error"]
     assert by_noise.loc[0.0, "train_error"] == 0.0
-    meta = (built / "results/sparsity_fig1/smoke/runs/label_noise-0.2/seed-3/meta.json").read_text()
+    meta = (run_dir(built, "sparsity_fig1", "label_noise-0.2") / "seed-3/meta.json").read_text()
     assert '"config_hash"' in meta and '"git_commit"' in meta and '"seed": 3' in meta
 
 
@@ -56,13 +56,14 @@ def test_second_run_has_nothing_to_do(built):
 
 
 def test_changed_setting_retrains_only_its_target(built):
-    experiment = built / "workflow/experiments/sparsity_fig1.yaml"
+    experiment = built / "workflow/experiments/sparsity/sparsity_fig1.yaml"
     original = experiment.read_text()
     try:
         experiment.write_text(original.replace("n_test: 1000", "n_test: 999"))
         result = snakemake(built, "-n", "figures/sparsity_fig1.pdf")
         out = result.stdout + result.stderr
-        assert result.returncode == 0 and "sparsity_train        2" in out and "params have changed" in out
+        # a changed setting is a different run (its folder is keyed by the resolved settings)
+        assert result.returncode == 0 and "sparsity_train        2" in out and "Missing output files" in out
     finally:
         experiment.write_text(original)
 
@@ -71,7 +72,7 @@ def test_paper_scale_dry_run_lists_the_paper_jobs(built):
     result = snakemake(built, "-n", "figures/sparsity_fig1.pdf", "--config", "scale=paper")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
-    assert "results/sparsity_fig1/paper/runs/label_noise-0.2" in out
+    assert str(run_dir(built, "sparsity_fig1", "label_noise-0.2", "paper").relative_to(built)) in out
     assert "sparsity_train        2" in out
 
 
@@ -104,16 +105,17 @@ def _training_pids(workdir: Path) -> list[int]:
 
 def test_killed_training_job_resumes_from_checkpoint(tmp_path):
     workdir = make_working_copy(tmp_path / "artifact")
-    experiment = workdir / "workflow/experiments/sparsity_fig1.yaml"
+    experiment = workdir / "workflow/experiments/sparsity/sparsity_fig1.yaml"
     raw = yaml.safe_load(experiment.read_text())
     raw["scales"]["smoke"]["settings"].update(steps=400_000, eval_every=2000)  # long enough to kill
     experiment.write_text(yaml.safe_dump(raw))
-    target = "results/sparsity_fig1/smoke/runs/label_noise-0.2"
+    run = run_dir(workdir, "sparsity_fig1", "label_noise-0.2")
+    target = str(run.relative_to(workdir))
     args = ["--cores", "1", target, "--config", "checkpoint_every_s=0", "progress=lines"]
 
     first = subprocess.Popen([SNAKEMAKE, *args], cwd=workdir, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, start_new_session=True, env=ENV)
-    checkpoint_dir = workdir / ".checkpoints/sparsity_fig1/smoke/label_noise-0.2"
+    checkpoint_dir = workdir / ".checkpoints/sparsity/smoke" / run.name
     try:
         deadline = time.monotonic() + 120
         while not list(checkpoint_dir.glob("[!.]*.pt")) and time.monotonic() < deadline:
@@ -133,10 +135,10 @@ def test_killed_training_job_resumes_from_checkpoint(tmp_path):
 
     second = snakemake(workdir, *args, timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
-    log = (workdir / "logs/sparsity_fig1/smoke/runs/label_noise-0.2.log").read_text()
-    assert "resumed from checkpoint at step" in log
-    resumed_at = int(log.split("resumed from checkpoint at step ")[1].split()[0])
-    assert 0 < resumed_at < 400_000
+    log = (workdir / "logs/runs/smoke/sparsity" / f"{run.name}.log").read_text()
+    assert "resumed from checkpoint at period" in log
+    resumed_at = int(log.split("resumed from checkpoint at period ")[1].split()[0])
+    assert 0 < resumed_at < 200  # periods of 2000 steps
     metrics = pd.read_csv(workdir / target / "seed-0/metrics.csv")
     assert metrics["step"].iloc[-1] == 400_000 and metrics["step"].is_monotonic_increasing
     assert not list(checkpoint_dir.glob("[!.]*.pt"))  # cleared after a successful finish

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from labelrepro.losses.har import adaptive_strengths, har_loss, jacobian_penalty, label_uncertainty
+from labelrepro.papers.alasca.har import adaptive_strengths, har_loss, jacobian_penalty, label_uncertainty
 
 
 def test_jacobian_penalty_of_a_linear_map_by_hand() -> None:

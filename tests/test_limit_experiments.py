@@ -4,22 +4,50 @@ from __future__ import annotations
 
 import pytest
 
-from labelrepro.experiment import EXPERIMENTS_DIR, load_experiment
-from labelrepro.losses.limit import LIMIT_METHODS, method_spec
+from labelrepro.experiment import EXPERIMENTS_DIR, load_experiments
+from labelrepro.papers.limit.methods import METHODS, table_order
 
 NOISE = {"limit_table4": {0.0, 0.5}, "limit_table5": {0.8, 0.89}}
+_GRAD_NOISE_STDS = (0.01, 0.03, 0.1, 0.3)  # official generate_commands.py for CE+GN/LN; supplement for +S
+_LIMIT_BETAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # supplement B
+#: The hyperparameter grid of each method (supplement Appendix B and the official commands).
+PAPER_GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
+    "ce": {},
+    "ce_gn": {"sigma": _GRAD_NOISE_STDS},
+    "ce_ln": {"sigma": _GRAD_NOISE_STDS},
+    "mae": {},
+    "fw": {},
+    "dmi": {"lr": (1e-3, 1e-4, 1e-5, 1e-6)},
+    "soft_reg": {"lam": (0.001, 0.01, 0.03, 0.1), "beta": (0.0, 0.01, 0.1, 1.0, 10.0)},
+    "limit_g": {"beta": _LIMIT_BETAS},
+    "limit_g_s": {"beta": _LIMIT_BETAS, "sigma": _GRAD_NOISE_STDS},
+    "limit_l": {"beta": _LIMIT_BETAS},
+    "limit_l_s": {"beta": _LIMIT_BETAS, "sigma": _GRAD_NOISE_STDS},
+}
+
+
+@pytest.fixture(scope="module")
+def experiments():
+    return load_experiments(EXPERIMENTS_DIR / "limit")
+
+
+def test_every_method_has_its_paper_grid() -> None:
+    assert set(PAPER_GRIDS) == set(METHODS) and len(table_order()) == 11
+    for name, grid in PAPER_GRIDS.items():
+        # a method's grid varies only hyperparameters it uses (lr is every method's)
+        assert set(grid) - {"lr"} <= METHODS[name].uses, name
 
 
 @pytest.mark.parametrize("name", sorted(NOISE))
-def test_paper_grid_is_the_supplements(name: str) -> None:
-    experiment = load_experiment(EXPERIMENTS_DIR / f"{name}.yaml")
+def test_paper_grid_is_the_supplements(experiments, name: str) -> None:
+    experiment = experiments[name]
     points = experiment.points_at("paper")
     assert {p["noise_rate"] for p in points} == NOISE[name]
     assert {p["train_size"] for p in points} == {1000, 10000, 0}
-    for method in LIMIT_METHODS:
+    for method in table_order():
         mine = [p for p in points if p["method"] == method and p["noise_rate"] == min(NOISE[name])
                 and p["train_size"] == 1000]
-        grid = {k: v for k, v in method_spec(method)["grid"].items() if len(v) > 1}
+        grid = PAPER_GRIDS[method]
         expected = 1
         for values in grid.values():
             expected *= len(values)
@@ -33,6 +61,22 @@ def test_paper_grid_is_the_supplements(name: str) -> None:
     assert protocol == (400, 100, 256, 1e-3)
 
 
-def test_smoke_has_one_point_per_method_and_column() -> None:
-    cells = load_experiment(EXPERIMENTS_DIR / "limit_table4.yaml").cells("smoke")
-    assert len(cells) == len(LIMIT_METHODS) * 2 * 3
+def test_smoke_has_one_point_per_method_and_column(experiments) -> None:
+    cells = experiments["limit_table4"].cells("smoke")
+    assert len(cells) == len(table_order()) * 2 * 3
+
+
+def test_fw_and_dmi_cells_start_from_the_ce_run_of_their_column(experiments) -> None:
+    cells = experiments["limit_table4"].cells("smoke")
+    column = "noise_rate-0.5_train_size-100"
+    ce = cells[f"{column}_method-ce"].run
+    assert ce.inputs == () and ce.trainer == "limit" and ce.scale == "smoke" and ce.seeds == (42, 43)
+    assert ce.settings["method"] == "ce" and ce.settings["noise_rate"] == 0.5
+    fw, dmi = cells[f"{column}_method-fw"].run, cells[f"{column}_method-dmi_lr-0.0001"].run
+    assert fw.inputs == (("init", ce.id),) and dmi.inputs == (("init", ce.id),)
+    assert dmi.settings["lr"] == 1e-4 and ce.settings["lr"] == 1e-3  # CE trains with its own lr
+    # every other method starts from scratch, and a CE run of another column is another run
+    for cell in cells.values():
+        if cell.settings["method"] not in ("fw", "dmi"):
+            assert cell.run.inputs == (), cell.name
+    assert cells["noise_rate-0.5_train_size-300_method-ce"].run.id != ce.id

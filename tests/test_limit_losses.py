@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from labelrepro.losses.limit import (
-    LIMIT_METHODS,
+from labelrepro.papers.limit.losses import (
     ce_logit_gradient,
     dmi_loss,
     estimate_transition_matrix,
@@ -16,7 +15,6 @@ from labelrepro.losses.limit import (
     limit_classifier_surrogate,
     limit_predictor_loss,
     mae_loss,
-    method_spec,
     official_sampling_std,
     predicted_gradient,
     sample_noise,
@@ -24,6 +22,7 @@ from labelrepro.losses.limit import (
     soft_regularization_loss,
     with_logit_gradient_noise,
 )
+from labelrepro.papers.limit.methods import METHODS, table_order
 
 LN3 = math.log(3.0)
 # logits [ln 3, 0] -> softmax [3/4, 1/4]; logits [0, ln 3] -> [1/4, 3/4]
@@ -156,13 +155,18 @@ def test_official_sampling_std_mapping() -> None:
 
 
 def test_method_registry() -> None:
-    assert len(LIMIT_METHODS) == 11
-    for name in LIMIT_METHODS:
-        spec = method_spec(name)
-        assert spec["name"] == name and "loss" in spec and "grid" in spec
-    assert method_spec("ce_ln")["grad_noise"] == "laplace"
-    assert method_spec("limit_l_s")["predictor"] == "laplace" and method_spec("limit_l_s")["sample"]
-    assert not method_spec("limit_g")["sample"]
-    assert method_spec("soft_reg")["needs_features"]
-    with pytest.raises(ValueError):
-        method_spec("gce")
+    assert table_order() == ["ce", "ce_gn", "ce_ln", "mae", "fw", "dmi", "soft_reg", "limit_g_s", "limit_l_s",
+                             "limit_g", "limit_l"]  # the paper's row order
+    for name in table_order():
+        method = METHODS[name]
+        assert method.name == name and method.label and method.paper_name
+    assert METHODS["ce_gn"].noise == "gaussian" and METHODS["ce_ln"].noise == "laplace"  # type: ignore[attr-defined]
+    assert METHODS["limit_l_s"].predictor == "laplace" and METHODS["limit_l_s"].sample  # type: ignore[attr-defined]
+    assert METHODS["limit_g"].predictor == "gaussian" and not METHODS["limit_g"].sample  # type: ignore[attr-defined]
+    assert METHODS["soft_reg"].needs_features and METHODS["soft_reg"].predictor == "gaussian"
+    assert [n for n in table_order() if METHODS[n].starts_from] == ["fw", "dmi"]
+    assert {METHODS[n].starts_from for n in ("fw", "dmi")} == {"ce"}
+    assert METHODS["limit_g_s"].uses == {"beta", "sigma"} and METHODS["ce"].uses == set()
+    assert METHODS["limit_g"].paper_name == "LIMIT_G - S"
+    with pytest.raises(ValueError, match="unknown LIMIT method"):
+        METHODS["gce"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labelrepro.aggregate_limit import limit_selection
-from labelrepro.render.limit_tables import latex_tables, render_limit_table, size_label
+from labelrepro.papers.limit.render import latex_tables, render_limit_table, size_label
+from labelrepro.papers.limit.selection import limit_selection
 
 
 def _runs(cell: str, method: str, p: float, n: int, vals: list[float], tests: list[float], **hp: float):

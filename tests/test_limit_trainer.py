@@ -1,4 +1,5 @@
-"""The seed-001 trainer's pieces: splits, noise, early stopping, settings checks, the LIMIT update."""
+"""The seed-001 trainer's pieces: splits, noise, early stopping, settings checks, the LIMIT update, and
+whole runs through the engine (FW from the CE run, resume after a kill)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,24 @@ import pandas as pd
 import pytest
 import torch
 
-from labelrepro.config import ConfigError, settings_from_dict
+from labelrepro.core.config import ConfigError, settings_from_dict
 from labelrepro.data.fake import write_fake_mnist
-from labelrepro.losses.limit import ce_logit_gradient, predicted_gradient
-from labelrepro.trainers import limit
-from labelrepro.trainers.early_stopping import EarlyStopping
-from labelrepro.trainers.job import Job, Runtime
-from labelrepro.trainers.limit_data import RawData, make_split, split_indices
-from labelrepro.trainers.limit_init import ce_cell_for, ce_inputs, find_ce_run
+from labelrepro.engine import loop
+from labelrepro.engine.early_stopping import EarlyStopping
+from labelrepro.engine.job import Job
+from labelrepro.engine.runtime import Runtime
+from labelrepro.experiment import canonical_settings
+from labelrepro.papers.limit import trainer as limit
+from labelrepro.papers.limit.data import RawData, make_split, split_indices
+from labelrepro.papers.limit.losses import ce_logit_gradient, predicted_gradient
+from labelrepro.papers.limit.methods import METHODS
+from labelrepro.papers.limit.settings import LimitSettings
 
 BASE = {"epochs": 3, "batch_size": 32, "lr": 1e-3, "optimizer": "adam", "schedule": "constant"}
 
 
 def settings(**kw):
-    return settings_from_dict(limit.Settings, {**BASE, **kw}, "test")
+    return settings_from_dict(LimitSettings, {**BASE, **kw}, "test")
 
 
 # ---------------------------------------------------------------------------------------------- splits
@@ -104,17 +109,23 @@ def test_settings_reject_hyperparameters_a_method_does_not_use() -> None:
         settings(method="soft_reg")
     with pytest.raises(ConfigError, match="Adam"):
         settings(method="ce", optimizer="sgd")
-    with pytest.raises(ConfigError, match="not one of"):
+    with pytest.raises(ConfigError, match="unknown LIMIT method 'gce'"):
         settings(method="gce")
 
 
 # --------------------------------------------------------------------------------- the LIMIT update
 
 
+def _objective(s: LimitSettings, nets: limit.Nets, noise: torch.Generator):
+    """The method's per-batch objective, built from the parts of a run that it reads."""
+    run = SimpleNamespace(nets=nets, settings=s, noise=noise, job=None, split=None)
+    return METHODS[s.method].objective(run)  # type: ignore[arg-type]
+
+
 def test_limit_step_feeds_the_predicted_gradient_to_the_classifier_logits() -> None:
     s = settings(method="limit_g", beta=0.5)
     nets = limit.build_nets(s, 10, 42, torch.device("cpu"))
-    loss_fn = limit.make_loss(s, nets, None, torch.Generator().manual_seed(0))
+    loss_fn = _objective(s, nets, torch.Generator().manual_seed(0))
     x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
     captured: list[torch.Tensor] = []
     original = nets.classifier.forward
@@ -145,36 +156,46 @@ def test_sampling_adds_seeded_noise_of_std_sigma_to_the_substituted_gradient() -
     grads = []
     for _ in range(2):
         nets.classifier.zero_grad()
-        loss_fn = limit.make_loss(s, nets, None, torch.Generator().manual_seed(5))
+        loss_fn = _objective(s, nets, torch.Generator().manual_seed(5))
         loss, _ = loss_fn(x, y)
         loss.backward()
         grads.append(nets.classifier.head.weight.grad.clone())  # type: ignore[union-attr]
     torch.testing.assert_close(grads[0], grads[1])  # same generator seed, same sample
 
 
+def test_nets_follow_the_method_declaration() -> None:
+    for name in ("ce", "fw", "soft_reg", "limit_g", "limit_l_s"):
+        method = METHODS[name]
+        hp = {"ce": {}, "fw": {}, "soft_reg": {"lam": 0.1}, "limit_g": {}, "limit_l_s": {"sigma": 0.1}}[name]
+        nets = limit.build_nets(settings(method=name, **hp), 10, 42, torch.device("cpu"))
+        assert (nets.predictor is not None) == (method.predictor is not None), name
+        assert (nets.classifier.head.bias is None) == method.needs_features, name
+    # the same seed gives the same initial weights (nn.Module init reads the seeded global RNG)
+    a = limit.build_nets(settings(method="ce"), 10, 42, torch.device("cpu")).classifier.state_dict()
+    b = limit.build_nets(settings(method="ce"), 10, 42, torch.device("cpu")).classifier.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 # ------------------------------------------------------------------------------------ FW/DMI init
 
 
-def test_fw_and_dmi_find_their_columns_ce_cell() -> None:
-    def cell(**kw):
-        return SimpleNamespace(settings={"epochs": 3, "noise_rate": 0.5, "train_size": 100, **kw},
-                               seeds=(42, 43))
-
-    cells = {"ce": cell(method="ce"), "ce_other": cell(method="ce", train_size=300),
-             "fw": cell(method="fw"), "dmi": cell(method="dmi", lr=1e-5), "mae": cell(method="mae")}
-    assert ce_cell_for(cells, "fw") == "ce" and ce_cell_for(cells, "dmi") == "ce"
-    assert ce_cell_for(cells, "mae") is None
-    with pytest.raises(ValueError, match="exactly one CE cell"):
-        ce_cell_for({"fw": cells["fw"]}, "fw")
-    experiment = SimpleNamespace(name="limit_table4", cells=lambda scale: cells)
-    assert ce_inputs(experiment, "smoke", "dmi") == ["results/limit_table4/smoke/runs/ce"]
-    assert ce_inputs(experiment, "smoke", "mae") == []
+def test_fw_and_dmi_require_the_ce_run_of_their_column() -> None:
+    column = {"epochs": 3, "noise_rate": 0.5, "train_size": 100}
+    ce = canonical_settings("limit", {**BASE, **column, "method": "ce"}, "test")[1]
+    for method, hp in (("fw", {}), ("dmi", {"lr": 1e-5})):
+        required = settings(method=method, **column, **hp).required_runs()
+        assert set(required) == {"init"}
+        assert canonical_settings("limit", required["init"], "test")[1] == ce, method
+    assert settings(method="mae").required_runs() == {}
+    # the CE run of DMI's column trains with CE's learning rate, whatever DMI's own
+    assert settings(method="dmi", lr=1e-5, init_lr=1e-3).required_runs()["init"]["lr"] == 1e-3
 
 
-def _job(tmp: Path, data: Path, method: str, **hp: float) -> Job:
-    spec = {"target": "t", "scale": "smoke", "cell": method, "trainer": "limit", "point": {"method": method},
+def _job(tmp: Path, data: Path, method: str, inputs: dict[str, str] | None = None, **hp: float) -> Job:
+    spec = {"trainer": "limit", "scale": "smoke",
             "settings": {**BASE, "epochs": 2, "patience": 1, "train_size": 40, "noise_rate": 0.5,
-                         "method": method, **hp}, "seeds": [42, 43]}
+                         "method": method, **hp},
+            "seeds": [42, 43], "inputs": inputs or {}}
     runtime = Runtime(device="cpu", data_dir=str(data), download=False, verify_data=False,
                       checkpoint_dir=str(tmp / "ckpt"), progress="none")
     return Job(spec=spec, runtime=runtime, out_dir=tmp / "runs" / method)
@@ -183,19 +204,26 @@ def _job(tmp: Path, data: Path, method: str, **hp: float) -> Job:
 def test_train_writes_runs_and_fw_starts_from_the_ce_model(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_fake_mnist(data, "mnist", 100, 40, seed=0)
-    limit.train(_job(tmp_path, data, "ce"))
+    loop.train(_job(tmp_path, data, "ce"))
     ce = tmp_path / "runs" / "ce"
     frame = pd.read_csv(ce / "seed-43" / "metrics.csv")
     assert list(frame["epoch"]) == [1, 2] and frame["n_train"].eq(40).all()
     last = frame.iloc[-1]
     assert last["best_val_acc"] == frame["val_acc"].max() and 0 <= last["test_acc"] <= 1
     assert (ce / "seed-42" / "best_model.pt").exists()
-    fw_settings = _job(tmp_path, data, "fw").spec["settings"]
-    assert find_ce_run(tmp_path / "runs", fw_settings, 42) == ce / "seed-42"
-    limit.train(_job(tmp_path, data, "fw"))
+    meta = json.loads((ce / "seed-42" / "meta.json").read_text())
+    assert meta["method_paper_name"] == "CE"
+    fw = _job(tmp_path, data, "fw", inputs={"init": str(ce)})
+    run = limit.RUN(fw, [42])  # the classifier FW starts from is CE's best model of the same split
+    best = torch.load(ce / "seed-42" / "best_model.pt", weights_only=True)
+    assert all(torch.equal(v, best[k]) for k, v in run.nets.classifier.state_dict().items())
+    loop.train(fw)
     meta = json.loads((tmp_path / "runs" / "fw" / "seed-42" / "meta.json").read_text())
-    assert meta["config"]["settings"]["method"] == "fw"
+    assert meta["config"]["settings"]["method"] == "fw" and meta["config"]["inputs"] == {"init": str(ce)}
+    assert meta["method_paper_name"] == "FW"
     assert not (tmp_path / "runs" / "fw" / "seed-42" / "best_model.pt").exists()
+    with pytest.raises(FileNotFoundError, match=r"best_model\.pt"):
+        limit.RUN(_job(tmp_path, data, "dmi", inputs={"init": str(tmp_path / "missing")}), [42])
 
 
 def test_a_killed_job_resumes_with_identical_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,21 +236,21 @@ def test_a_killed_job_resumes_with_identical_numbers(tmp_path: Path, monkeypatch
         object.__setattr__(j, "runtime", Runtime(**{**vars(j.runtime), "checkpoint_every_s": 0.0}))
         return j
 
-    limit.train(job(tmp_path / "straight"))
+    loop.train(job(tmp_path / "straight"))
     calls = {"n": 0, "die_at": 4}  # 2 splits x 2 epochs: die in the second epoch of the second split
-    original = limit.run_epoch
+    original = limit.LimitRun.train_epoch
 
-    def counting(state, loss_fn):
+    def counting(run: limit.LimitRun) -> tuple[float, float]:
         calls["n"] += 1
         if calls["n"] == calls["die_at"]:
             raise KeyboardInterrupt
-        return original(state, loss_fn)
+        return original(run)
 
-    monkeypatch.setattr(limit, "run_epoch", counting)
+    monkeypatch.setattr(limit.LimitRun, "train_epoch", counting)
     with pytest.raises(KeyboardInterrupt):
-        limit.train(job(tmp_path / "killed"))
+        loop.train(job(tmp_path / "killed"))
     calls.update(n=0, die_at=-1)
-    limit.train(job(tmp_path / "killed"))
+    loop.train(job(tmp_path / "killed"))
     assert calls["n"] == 1  # only the lost epoch is trained again
     for seed in (42, 43):
         a, b = (pd.read_csv(tmp_path / r / "runs" / "limit_g_s" / f"seed-{seed}" / "metrics.csv")

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from labelrepro import metrics
+from labelrepro.papers.sparsity import metrics
 
 
 def test_active_neurons_hand_computed():

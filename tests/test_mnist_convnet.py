@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from labelrepro.models.mnist_convnet import MnistConvNet
+from labelrepro.papers.limit.mnist_net import MnistConvNet
 
 
 def _count(m: nn.Module, kind: type[nn.Module]) -> int:

@@ -1,4 +1,4 @@
-"""Tests of labelrepro.noise: rates, class maps, determinism, instance noise, per-step noise, helpers."""
+"""Tests of labelrepro.data.noise: rates, class maps, determinism, instance noise, per-step noise, helpers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from labelrepro import noise
-from labelrepro.noise import (
+from labelrepro.data import noise
+from labelrepro.data.noise import (
     CIFAR100_COARSE_NAMES,
     CIFAR100_COARSE_OF_FINE,
     CIFAR100_FINE_NAMES,

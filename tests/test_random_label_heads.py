@@ -9,15 +9,15 @@ import torch
 from torch import nn
 
 from labelrepro.core.seeding import make_generator
-from labelrepro.models.random_label_heads import (
+from labelrepro.models.vgg import VGG16
+from labelrepro.models.wrn import WideResNet
+from labelrepro.papers.random_labels.heads import (
     RandomLabelHeadsNet,
     RandomLabelOutputs,
     draw_random_labels,
     random_label_accuracy,
     random_label_losses,
 )
-from labelrepro.models.vgg import VGG16
-from labelrepro.models.wrn import WideResNet
 
 LN = math.log
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
 import pytest
 import torch
 
-from labelrepro.config import ConfigError, settings_from_dict
+from labelrepro.core.config import ConfigError, settings_from_dict
 from labelrepro.data.fake import write_fake_cifar
-from labelrepro.models.random_label_heads import draw_random_labels
-from labelrepro.trainers import random_labels, supervised
-from labelrepro.trainers.job import Job, Runtime
+from labelrepro.engine import image as supervised
+from labelrepro.engine import optim
+from labelrepro.engine.job import Job
+from labelrepro.engine.loop import train
+from labelrepro.engine.runtime import Runtime
+from labelrepro.engine.settings import OptimSettings
+from labelrepro.papers.random_labels import trainer as random_labels
+from labelrepro.papers.random_labels.heads import draw_random_labels
 
 BASE = {
     "model": "wrn16_4",
@@ -34,13 +40,11 @@ def data_dir(tmp_path_factory):
 
 def make_job(tmp_path, data_dir, **settings) -> Job:
     spec = {
-        "target": "unit",
-        "scale": "smoke",
-        "cell": "c",
         "trainer": "random_labels",
-        "point": {},
+        "scale": "smoke",
         "settings": {**BASE, **settings},
         "seeds": [3],
+        "inputs": {},
     }
     runtime = Runtime(device="cpu", data_dir=str(data_dir), download=False, verify_data=False,
                       checkpoint_dir=str(tmp_path / "ckpt"), checkpoint_every_s=0.0, progress="none")
@@ -48,18 +52,21 @@ def make_job(tmp_path, data_dir, **settings) -> Job:
 
 
 def test_run_writes_metrics_and_its_random_labels(tmp_path, data_dir):
-    random_labels.train(make_job(tmp_path, data_dir))
+    train(make_job(tmp_path, data_dir))
     metrics = pd.read_csv(tmp_path / "out/seed-3/metrics.csv")
     assert metrics["epoch"].tolist() == [1, 2]
     for column in ("train_acc", "test_acc", "rnd_acc", "train_acc_noisy"):
         assert metrics[column].between(0, 1).all(), column
     assert (metrics["loss_reg"] > 0).all() and (metrics["lr"].iloc[-1] == 0.0)  # cosine ends at 0
     saved = pd.read_csv(tmp_path / "out/seed-3/random_labels.csv")
+    assert saved["index"].tolist() == list(range(48))
     assert saved["random_label"].tolist() == draw_random_labels(48, 4, 3).tolist()
+    meta = json.loads((tmp_path / "out/seed-3/meta.json").read_text())
+    assert (meta["train_size"], meta["test_size"]) == (48, 32)
 
 
 def test_resumed_run_matches_uninterrupted(tmp_path, data_dir, monkeypatch):
-    random_labels.train(make_job(tmp_path / "full", data_dir))
+    train(make_job(tmp_path / "full", data_dir))
     real = random_labels.evaluate
     calls = {"n": 0}
 
@@ -71,18 +78,18 @@ def test_resumed_run_matches_uninterrupted(tmp_path, data_dir, monkeypatch):
 
     monkeypatch.setattr(random_labels, "evaluate", evaluate_then_die)
     with pytest.raises(KeyboardInterrupt):
-        random_labels.train(make_job(tmp_path / "resumed", data_dir))
+        train(make_job(tmp_path / "resumed", data_dir))
     assert not (tmp_path / "resumed/out").exists()
     monkeypatch.setattr(random_labels, "evaluate", real)
-    random_labels.train(make_job(tmp_path / "resumed", data_dir))
+    train(make_job(tmp_path / "resumed", data_dir))
     full = pd.read_csv(tmp_path / "full/out/seed-3/metrics.csv")
     resumed = pd.read_csv(tmp_path / "resumed/out/seed-3/metrics.csv")
     pd.testing.assert_frame_equal(full, resumed)
 
 
 def test_vgg_copy_depth_and_regulariser_run(tmp_path, data_dir):
-    random_labels.train(make_job(tmp_path, data_dir, model="vgg16", copy_depth=3, width_multiplier=2.0,
-                                 lam=0.5, epochs=1))
+    train(make_job(tmp_path, data_dir, model="vgg16", copy_depth=3, width_multiplier=2.0, lam=0.5,
+                   epochs=1))
     metrics = pd.read_csv(tmp_path / "out/seed-3/metrics.csv")
     assert math.isfinite(metrics["loss"].iloc[0])
 
@@ -97,15 +104,15 @@ def test_settings_validation():
 
 
 def test_lr_schedule_values():
-    s = supervised.OptimSettings(epochs=10, batch_size=1, lr=1.0, warmup_epochs=1.0)
-    assert supervised.lr_factor(s, 0, 10) == pytest.approx(0.1)  # linear warm-up over 10 steps
-    assert supervised.lr_factor(s, 9, 10) == pytest.approx(1.0)
-    assert supervised.lr_factor(s, 10, 10) == pytest.approx(1.0)  # cosine starts at 1 ...
-    assert supervised.lr_factor(s, 55, 10) == pytest.approx(0.5)  # ... is 1/2 half-way ...
-    assert supervised.lr_factor(s, 100, 10) == pytest.approx(0.0)  # ... and 0 at the end
-    steps = supervised.OptimSettings(epochs=10, batch_size=1, lr=1.0, schedule="multistep",
-                                     milestones=(3, 6), gamma=0.1)
-    assert [supervised.lr_factor(steps, e * 10, 10) for e in (0, 3, 6)] == pytest.approx([1, 0.1, 0.01])
+    s = OptimSettings(epochs=10, batch_size=1, lr=1.0, warmup_epochs=1.0)
+    assert optim.lr_factor(s, 0, 10) == pytest.approx(0.1)  # linear warm-up over 10 steps
+    assert optim.lr_factor(s, 9, 10) == pytest.approx(1.0)
+    assert optim.lr_factor(s, 10, 10) == pytest.approx(1.0)  # cosine starts at 1 ...
+    assert optim.lr_factor(s, 55, 10) == pytest.approx(0.5)  # ... is 1/2 half-way ...
+    assert optim.lr_factor(s, 100, 10) == pytest.approx(0.0)  # ... and 0 at the end
+    steps = OptimSettings(epochs=10, batch_size=1, lr=1.0, schedule="multistep", milestones=(3, 6),
+                          gamma=0.1)
+    assert [optim.lr_factor(steps, e * 10, 10) for e in (0, 3, 6)] == pytest.approx([1, 0.1, 0.01])
 
 
 def test_subset_is_fixed_and_depends_on_the_split_only():

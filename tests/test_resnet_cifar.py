@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from labelrepro.models.auxiliary import AC_TYPES, BottleneckAC, ResidualAC, ResNetWithACs
 from labelrepro.models.resnet_cifar import ResNetCifar, resnet34_cifar
+from labelrepro.papers.alasca.auxiliary import AC_TYPES, BottleneckAC, ResidualAC, ResNetWithACs
 
 B, N = 2, 10
 

@@ -1,7 +1,7 @@
 """Command line used by the Snakemake rules (and by hand): `python -m labelrepro <command>`.
 
-  train      train one cell (job spec as JSON) into an output directory
-  aggregate  gather an experiment's run folders into curves.csv and aggregate.csv
+  train      train one or several runs (job specs as JSON), each into its run folder
+  aggregate  gather a target's run folders into curves.csv and aggregate.csv
   render     draw an experiment's figure or table from the aggregated CSVs
   targets    print the target table (Markdown) of every experiment
   standin    write the smoke-scale stand-in of a dataset (synthetic, torchvision's format)
@@ -16,38 +16,45 @@ from pathlib import Path
 
 import pandas as pd
 
-from labelrepro.config import ConfigError, settings_from_dict
-
-
-def _runtime(text: str):
-    from labelrepro.trainers.job import Runtime
-
-    return settings_from_dict(Runtime, json.loads(text), "runtime options")
+from labelrepro.core.config import ConfigError, settings_from_dict
+from labelrepro.engine.runtime import Runtime
+from labelrepro.registry import RENDERERS, UnknownNameError
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from labelrepro.trainers import get_trainer
-    from labelrepro.trainers.job import Job
+    """Train the listed runs one after the other in this process (several: a packed smoke-scale job)."""
+    from labelrepro.engine.job import Job
+    from labelrepro.engine.loop import train
 
-    spec = json.loads(args.spec)
-    job = Job(spec=spec, runtime=_runtime(args.runtime), out_dir=Path(args.out))
-    get_trainer(spec["trainer"]).train(job)
+    runtime = settings_from_dict(Runtime, json.loads(args.runtime), "runtime options")
+    jobs = json.loads(args.jobs)
+    labels = json.loads(args.labels) if args.labels else []
+    for k, entry in enumerate(jobs, start=1):
+        label = labels[k - 1] if k <= len(labels) else f"{entry['spec']['trainer']}/{Path(entry['out']).name}"
+        if len(jobs) > 1:
+            label += f" ({k}/{len(jobs)})"
+        train(Job(spec=entry["spec"], runtime=runtime, out_dir=Path(entry["out"]), label=label))
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from labelrepro.aggregate import aggregate
+    from labelrepro.engine.aggregate import aggregate
+    from labelrepro.experiment import Plan, load_experiments
 
-    aggregate(args.aggregator, args.cells, args.curves, args.aggregate)
+    experiments = load_experiments()
+    if args.target not in experiments:
+        raise ConfigError(f"unknown target '{args.target}'; known: {', '.join(experiments)}")
+    manifest = Plan(experiments).manifest(args.target, args.scale)
+    aggregate(experiments[args.target].aggregate, manifest, args.curves, args.aggregate)
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    from labelrepro.render import RENDERERS
-
-    if args.renderer not in RENDERERS:
-        raise ConfigError(f"unknown renderer '{args.renderer}'; known: {', '.join(sorted(RENDERERS))}")
+    try:
+        renderer = RENDERERS[args.renderer]
+    except UnknownNameError as err:
+        raise ConfigError(str(err)) from None
     curves = pd.read_csv(args.curves)
     final = pd.read_csv(args.aggregate)
-    cells = RENDERERS[args.renderer](curves, final, Path(args.out), args.scale)
+    cells = renderer(curves, final, Path(args.out), args.scale)
     if args.cells_out:
         if cells is None:
             raise ConfigError(f"renderer '{args.renderer}' draws a figure and returns no table cells")
@@ -83,17 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train one cell")
-    train.add_argument("--spec", required=True, help="job spec JSON (see labelrepro.experiment.Cell.spec)")
+    train = sub.add_parser("train", help="train one or several runs")
+    train.add_argument("--jobs", required=True,
+                       help='JSON list of {"spec": ..., "out": run folder} (labelrepro.experiment.Run.spec)')
     train.add_argument("--runtime", default="{}", help="runtime options JSON (device, checkpoint_dir, ...)")
-    train.add_argument("--out", required=True, help="output directory (created atomically)")
+    train.add_argument("--labels", default="", help="JSON list: a readable name per run (progress lines)")
     train.set_defaults(func=cmd_train)
 
-    agg = sub.add_parser("aggregate", help="gather run folders into curves.csv and aggregate.csv")
-    agg.add_argument("--aggregator", required=True)
+    agg = sub.add_parser("aggregate", help="gather a target's run folders into curves.csv and aggregate.csv")
+    agg.add_argument("--target", required=True)
+    agg.add_argument("--scale", required=True)
     agg.add_argument("--curves", required=True)
     agg.add_argument("--aggregate", required=True)
-    agg.add_argument("cells", nargs="+", help="cell directories")
     agg.set_defaults(func=cmd_aggregate)
 
     render = sub.add_parser("render", help="draw a figure or table")

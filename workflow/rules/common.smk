@@ -1,19 +1,11 @@
 # Helper functions and constants shared by the workflow files. Keep this file free of Snakemake
-# rules: they live in render.smk and in one file per paper.
+# rules: they live in train.smk, render.smk, data.smk and one file per paper.
 import json
 
+import yaml
 
-RUNTIME_KEYS = (
-    "device",
-    "deterministic",
-    "data_dir",
-    "download",
-    "verify_data",
-    "checkpoint_dir",
-    "checkpoint_every_s",
-    "progress",
-    "torch_threads",
-)
+from labelrepro.engine.runtime import RUNTIME_KEYS
+from labelrepro.experiment import run_dataset, spec_json
 
 
 class Untracked:
@@ -35,9 +27,10 @@ class Untracked:
         return format(self.text, spec)
 
 
-STANDIN_DIR = f"{config['data_dir']}/standin"
 FIGURES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "figure"]
 TABLES = [name for name, exp in EXPERIMENTS.items() if exp.kind == "table"]
+with open(f"{workflow.basedir}/workflow/catalogue.yaml") as handle:
+    CATALOGUE = yaml.safe_load(handle)
 
 
 def one_of(names):
@@ -45,50 +38,72 @@ def one_of(names):
     return "|".join(names) if names else "(?!)"
 
 
-def targets_of(paper_prefix):
-    return one_of([n for n, exp in EXPERIMENTS.items() if exp.paper.startswith(paper_prefix)])
+def none_of(names, followed_by="$", pattern="[^/]+"):
+    """A wildcard regex matching `pattern` except the given names; `followed_by` is the regex of what
+    comes after the wildcard in the path (the end, or e.g. a file extension)."""
+    return f"(?!(?:{'|'.join(names)}){followed_by}){pattern}" if names else pattern
 
 
-def cell_spec(wildcards):
-    """The job spec (JSON) of one training cell; a param, so a changed setting re-runs the cell."""
-    cells = EXPERIMENTS[wildcards.target].cells(wildcards.scale)
-    return json.dumps(cells[wildcards.cell].spec(), sort_keys=True, separators=(",", ":"))
+def standin_dir(dataset):
+    return paths.STANDIN_DIR.format(data_dir=config["data_dir"], dataset=dataset)
 
 
-def cell_dataset(wildcards):
-    """The torchvision dataset a cell trains on, or None (synthetic data made by the trainer)."""
-    return EXPERIMENTS[wildcards.target].cells(wildcards.scale)[wildcards.cell].settings.get("dataset")
+def reads_standin(scale, job):
+    """Smoke-scale runs read the stand-in of their dataset (rule standin_dataset), unless smoke_data=real."""
+    return scale == "smoke" and config["smoke_data"] == "standin" and bool(PLAN.datasets(job))
 
 
-def reads_standin(wildcards):
-    return wildcards.scale == "smoke" and config["smoke_data"] == "standin" and cell_dataset(wildcards)
+def job_data(scale, job):
+    """The stand-in dataset folder a job reads, or nothing (real data, or data made by the trainer)."""
+    if not reads_standin(scale, job):
+        return []
+    datasets = PLAN.datasets(job)
+    if len(datasets) != 1:
+        raise ValueError(f"job {job.name} mixes datasets {datasets}: pack runs of one dataset per job")
+    return [standin_dir(datasets[0])]
 
 
-def cell_data(wildcards):
-    """The stand-in dataset a smoke-scale cell reads (made by rule standin_dataset), else nothing."""
-    return [f"{STANDIN_DIR}/{cell_dataset(wildcards)}"] if reads_standin(wildcards) else []
-
-
-def cell_runtime(wildcards):
-    """Run-time options handed to a training job as JSON (`--runtime`); smoke-scale cells on stand-in
+def job_runtime(scale, job):
+    """Run-time options handed to a training job as JSON (`--runtime`); smoke-scale jobs on stand-in
     data read it from its own folder, offline and without md5 checks (the files are synthetic)."""
     runtime = {key: config[key] for key in RUNTIME_KEYS}
-    if reads_standin(wildcards):
-        runtime.update(data_dir=cell_data(wildcards)[0], download=False, verify_data=False)
+    if reads_standin(scale, job):
+        runtime.update(data_dir=job_data(scale, job)[0], download=False, verify_data=False)
     return Untracked(json.dumps(runtime, separators=(",", ":")))
 
 
-def cell_resource(key, default=0, per_attempt=False):
-    """A resource from the cell's experiment file; per_attempt multiplies it by the attempt number,
+def job_labels(scale, job):
+    """Readable names of a job's runs for its progress lines (untracked: a label never re-trains)."""
+    return Untracked(json.dumps(PLAN.labels(scale, job), separators=(",", ":")))
+
+
+def job_resource(job_of, key, default=0, per_attempt=False):
+    """A resource from the owning experiment's file; per_attempt multiplies it by the attempt number,
     so a job killed for its time limit is resubmitted (`retries`) with more time."""
 
     def get(wildcards, attempt):
-        value = EXPERIMENTS[wildcards.target].resources(wildcards.scale).get(key, default)
+        value = PLAN.resources(wildcards.scale, job_of(wildcards)).get(key, default)
         return value * attempt if per_attempt else value
 
     return get
 
 
-def cell_dirs(wildcards):
-    exp = EXPERIMENTS[wildcards.target]
-    return [f"results/{exp.name}/{wildcards.scale}/runs/{cell}" for cell in exp.cells(wildcards.scale)]
+def run_job(wildcards):
+    return PLAN.job_of(wildcards.scale, wildcards.run)
+
+
+def target_runs(wildcards):
+    """The run folders of a target's cells (shared runs included): the aggregation's input."""
+    return [entry["run"] for entry in PLAN.manifest(wildcards.target, wildcards.scale)]
+
+
+def not_implemented(wildcards):
+    """Asked for a figure or table without an experiment file: stop before any job starts."""
+    listed = {name for names in CATALOGUE["figures"].values() for name in names}
+    listed |= {name for names in CATALOGUE["tables"].values() for name in names}
+    status = "is in the catalogue but not implemented yet" if wildcards.target in listed else (
+        "is not a target of this artifact (workflow/catalogue.yaml lists them)")
+    raise ValueError(
+        f"'{wildcards.target}' {status}. Implemented targets: "
+        + ", ".join(f"{exp.output}" for exp in EXPERIMENTS.values())
+    )

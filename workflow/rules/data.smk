@@ -4,7 +4,7 @@
 
 rule standin_dataset:
     output:
-        directory(f"{STANDIN_DIR}/{{dataset}}"),
+        directory(standin_dir("{dataset}")),
     wildcard_constraints:
         dataset="mnist|fashion_mnist|cifar10|cifar100",
     log:

@@ -1,43 +1,43 @@
-# Rules shared by every paper: aggregation of run folders and rendering of figures and tables.
-# Training rules live in one file per paper (they differ in resources and grouping).
+# Rules shared by every paper: aggregation of a target's runs and rendering of its figure or table.
 
 
 wildcard_constraints:
     scale="smoke|paper",
-    cell="[^/]+",
 
 
 rule aggregate:
     input:
-        cell_dirs,
+        target_runs,
     output:
-        curves="results/{target}/{scale}/curves.csv",
-        aggregate="results/{target}/{scale}/aggregate.csv",
+        curves=paths.CURVES,
+        aggregate=paths.AGGREGATE,
+    wildcard_constraints:
+        target=one_of(list(EXPERIMENTS)),
     params:
         aggregator=lambda wildcards: EXPERIMENTS[wildcards.target].aggregate,
     log:
-        "logs/{target}/{scale}/aggregate.log",
+        paths.AGGREGATE_LOG,
     localrule: True
     conda:
         "../../environment.yml"
     shell:
-        "python -m labelrepro aggregate --aggregator {params.aggregator}"
-        " --curves {output.curves:q} --aggregate {output.aggregate:q} {input:q} > {log:q} 2>&1"
+        "python -m labelrepro aggregate --target {wildcards.target} --scale {wildcards.scale}"
+        " --curves {output.curves:q} --aggregate {output.aggregate:q} > {log:q} 2>&1"
 
 
 rule figure:
     input:
-        curves=f"results/{{target}}/{SCALE}/curves.csv",
-        aggregate=f"results/{{target}}/{SCALE}/aggregate.csv",
+        curves=paths.CURVES.replace("{scale}", SCALE),
+        aggregate=paths.AGGREGATE.replace("{scale}", SCALE),
     output:
-        "figures/{target}.pdf",
+        paths.FIGURE,
     wildcard_constraints:
         target=one_of(FIGURES),
     params:
         renderer=lambda wildcards: EXPERIMENTS[wildcards.target].render,
         scale=SCALE,
     log:
-        f"logs/{{target}}/{SCALE}/render.log",
+        paths.RENDER_LOG.replace("{scale}", SCALE),
     localrule: True
     conda:
         "../../environment.yml"
@@ -48,18 +48,18 @@ rule figure:
 
 rule table:
     input:
-        curves=f"results/{{target}}/{SCALE}/curves.csv",
-        aggregate=f"results/{{target}}/{SCALE}/aggregate.csv",
+        curves=paths.CURVES.replace("{scale}", SCALE),
+        aggregate=paths.AGGREGATE.replace("{scale}", SCALE),
     output:
-        table="paper/tables/{target}.tex",
-        cells="paper/tables/{target}.csv",
+        table=paths.TABLE,
+        cells=paths.TABLE_CELLS,
     wildcard_constraints:
         target=one_of(TABLES),
     params:
         renderer=lambda wildcards: EXPERIMENTS[wildcards.target].render,
         scale=SCALE,
     log:
-        f"logs/{{target}}/{SCALE}/render.log",
+        paths.RENDER_LOG.replace("{scale}", SCALE),
     localrule: True
     conda:
         "../../environment.yml"
@@ -67,3 +67,35 @@ rule table:
         "python -m labelrepro render --renderer {params.renderer} --scale {params.scale}"
         " --curves {input.curves:q} --aggregate {input.aggregate:q} --out {output.table:q}"
         " --cells-out {output.cells:q} > {log:q} 2>&1"
+
+
+rule not_implemented_figure:
+    input:
+        not_implemented,
+    log:
+        "logs/not_implemented/{target}.log",
+    conda:
+        "../../environment.yml"
+    output:
+        "figures/{target}.pdf",
+    wildcard_constraints:
+        target=none_of(FIGURES, r"\.pdf$"),
+    localrule: True
+    shell:
+        "false > {log:q}"
+
+
+rule not_implemented_table:
+    input:
+        not_implemented,
+    log:
+        "logs/not_implemented/{target}.log",
+    conda:
+        "../../environment.yml"
+    output:
+        "paper/tables/{target}.tex",
+    wildcard_constraints:
+        target=none_of(TABLES, r"\.tex$"),
+    localrule: True
+    shell:
+        "false > {log:q}"

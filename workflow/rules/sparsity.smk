@@ -1,8 +1,9 @@
-# Seed 003 (Cornacchia et al.): misclassification and sparsity.
-# Tiny networks: every job trains all seeds of one grid point together on CPU (batched tensors);
-# the SLURM profile packs several of these jobs into one cluster job (group `sparsity`).
+# Seed 003 (Cornacchia et al.): misclassification and sparsity. Tiny networks: a run trains all seeds
+# of one grid point together on CPU (batched tensors); the SLURM profile packs several of these jobs
+# into one cluster job (group `sparsity`).
 
 
-use rule train_cell as sparsity_train with:
+use rule train_run as sparsity_train with:
     wildcard_constraints:
-        target=targets_of("003"),
+        trainer="sparsity",
+        run=none_of(PACKED_RUNS),

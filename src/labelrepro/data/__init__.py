@@ -1,30 +1,5 @@
-"""Data loading (real torchvision datasets held on the training device) and batched augmentation."""
-
-from labelrepro.data.augment import DeviceAugment, cutout, random_crop, random_hflip
-from labelrepro.data.vision import (
-    DATASET_INFO,
-    DATASET_NAMES,
-    DatasetInfo,
-    DatasetUnavailableError,
-    DeviceBatchLoader,
-    DeviceDataset,
-    get_dataset_info,
-    load_device_dataset,
-    load_vision_dataset,
-)
-
-__all__ = [
-    "DATASET_INFO",
-    "DATASET_NAMES",
-    "DatasetInfo",
-    "DatasetUnavailableError",
-    "DeviceAugment",
-    "DeviceBatchLoader",
-    "DeviceDataset",
-    "cutout",
-    "get_dataset_info",
-    "load_device_dataset",
-    "load_vision_dataset",
-    "random_crop",
-    "random_hflip",
-]
+"""Data shared by the papers: torchvision datasets held on the training device (vision.py), batched
+on-device augmentation (augment.py), synthetic data (synthetic.py), the label-noise models (noise.py,
+with their torch-free specs in noise_spec.py), and torchvision-format fakes and smoke-scale stand-ins
+(fake.py, standin.py). Import the submodules: this package imports nothing, so reading a noise spec
+does not load torch."""

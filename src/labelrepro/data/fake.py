@@ -27,7 +27,7 @@ Formats:
   R plane, then G, then B, each 32x32 row-major. CIFAR-10 has ``b"labels"`` in five training batches plus
   ``test_batch`` and ``batches.meta``; CIFAR-100 has ``b"fine_labels"`` and ``b"coarse_labels"`` in
   ``train``/``test`` plus ``meta``. The coarse label is the real superclass of the fine label
-  (:data:`labelrepro.noise.CIFAR100_COARSE_OF_FINE`), class names are the real ones. The array itself is
+  (:data:`labelrepro.data.noise.CIFAR100_COARSE_OF_FINE`), class names are the real ones. The array itself is
   pickled by the installed numpy (its protocol-2 form names numpy's current module path), so read the
   files with the numpy that wrote them.
 
@@ -62,7 +62,7 @@ from typing import Any, Literal
 import numpy as np
 from torchvision.datasets import CIFAR10, CIFAR100
 
-from labelrepro.noise import CIFAR100_COARSE_NAMES, CIFAR100_COARSE_OF_FINE, CIFAR100_FINE_NAMES
+from labelrepro.data.noise import CIFAR100_COARSE_NAMES, CIFAR100_COARSE_OF_FINE, CIFAR100_FINE_NAMES
 
 __all__ = [
     "CIFAR10_CLASS_NAMES",

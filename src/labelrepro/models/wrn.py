@@ -104,7 +104,7 @@ class WideResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
 
-    # Split interface shared with VGG16 (see labelrepro.models.random_label_heads).
+    # Split interface shared with VGG16 (see labelrepro.papers.random_labels.heads).
     def forward_until(self, x: torch.Tensor, k: int) -> torch.Tensor:
         if k == 0:
             return x

@@ -1,1 +1,0 @@
-"""Optimiser-side methods (update rules that act on gradients rather than on the loss)."""

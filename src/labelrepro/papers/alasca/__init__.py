@@ -1,0 +1,15 @@
+"""Seed 002 — Ko, Yi & Yun, ALASCA: adaptive label smoothing with self-knowledge on auxiliary
+classifiers (Tables 3 and 4).
+
+methods.py     the tables' methods (Standard, ULS(+AC), ALS(+AC/EMA), ALASCA, HAR, CDR), one class each:
+               table labels, ACs or not, EMA or not, the per-batch objective
+settings.py    one run's settings (trainer `alasca`): method, noise, AC architecture and position
+trainer.py     ResNet-34 (+ auxiliary classifiers) on noisy CIFAR, driven by the method's hooks
+losses.py      adaptive label smoothing, EMA confidence, ULS, the ALASCA* ensemble
+auxiliary.py   the auxiliary classifiers (MLP, bottleneck, residual) after the ResNet stages
+har.py         HAR (Cao et al. 2021), a Table-3 baseline
+cdr.py         CDR (Xia et al. 2021), a Table-3 baseline
+render.py      Tables 3 and 4 in the paper's layout
+"""
+
+from labelrepro.papers.alasca import methods, render, settings  # noqa: F401  (they register)

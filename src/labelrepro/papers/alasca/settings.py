@@ -1,0 +1,76 @@
+"""Settings of one ALASCA-paper run (paper values in workflow/experiments/alasca/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from labelrepro.data.noise_spec import canonical_spec
+from labelrepro.engine.settings import OptimSettings
+from labelrepro.papers.alasca.methods import METHODS
+from labelrepro.registry import TRAINERS
+
+#: Auxiliary-classifier architectures (labelrepro.papers.alasca.auxiliary builds them).
+AC_TYPES = ("mlp", "bottleneck", "residual")
+
+
+@TRAINERS.register("alasca", implementation="labelrepro.papers.alasca.trainer")
+@dataclass(frozen=True, kw_only=True)
+class AlascaSettings(OptimSettings):
+    """Hyperparameters of one ALASCA-paper run (paper values in workflow/experiments/alasca/)."""
+
+    method: str  # a method of labelrepro.papers.alasca.methods
+    label_noise: dict[str, Any]  # a noise spec (labelrepro.data.noise_spec); experiment files name them
+    dataset: Literal["cifar10", "cifar100"] = "cifar10"
+    base_width: int = 64
+    train_subset: int = 0
+    test_subset: int = 0
+    ac_type: Literal["mlp", "bottleneck", "residual"] = "bottleneck"
+    ac_positions: Literal["third", "all"] = "all"
+    lam: float = 2.0
+    beta: float = 0.7
+    tau: float = 1.0 / 3.0
+    uls_alpha: float = 0.5
+    als_form: Literal["eq2", "ls_paper", "ls_official"] = "eq2"
+    ensemble_heads: Literal["all", "main_and_last"] = "all"
+    ensemble_combine: Literal["logits", "probs"] = "logits"
+    har_lam: float = 0.01
+    har_power: float = 0.6
+    har_stage1_epochs: int = 1
+    cdr_clip_rate: float | None = None
+    report_last_epochs: int = 1
+    augment: dict[str, Any] = field(default_factory=dict)
+    amp: bool = True
+    channels_last: bool = True
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        try:
+            canonical_spec(self.label_noise)
+        except ValueError as error:
+            raise ValueError(f"label_noise: {error}") from None
+        method = METHODS[self.method]  # an unknown name raises (a ValueError), listing the known ones
+        if self.epochs < 1 or self.batch_size < 1 or self.base_width < 1:
+            raise ValueError("epochs, batch_size and base_width must be >= 1")
+        if self.ac_type not in AC_TYPES:
+            raise ValueError(f"ac_type must be one of {AC_TYPES}")
+        if not 0.0 <= self.uls_alpha <= 1.0:
+            raise ValueError(f"uls_alpha must lie in [0, 1], got {self.uls_alpha}")
+        if self.lam < 0 or self.har_lam < 0:
+            raise ValueError("lam and har_lam must be >= 0")
+        method.check(self)
+        if self.cdr_clip_rate is not None and not 0.0 <= self.cdr_clip_rate < 1.0:
+            raise ValueError(f"cdr_clip_rate must lie in [0, 1), got {self.cdr_clip_rate}")
+        if self.report_last_epochs < 1:
+            raise ValueError("report_last_epochs must be >= 1")
+
+    @property
+    def has_acs(self) -> bool:
+        """Whether the method's network carries auxiliary classifiers."""
+        return METHODS[self.method].has_acs
+
+    def clip_rate(self) -> float:
+        """CDR's τ: the configured value, else the nominal noise rate of the run's label noise."""
+        if self.cdr_clip_rate is not None:
+            return self.cdr_clip_rate
+        return float(canonical_spec(self.label_noise).get("rate", 0.0))

@@ -1,0 +1,14 @@
+"""Seed 001 — Harutyunyan et al., LIMIT: improving generalization by controlling label-noise
+information in neural network weights (supplement Tables 4-7).
+
+methods.py     the table's methods (CE, CE+GN/LN, MAE, FW, DMI, soft reg., LIMIT_G/L ± S), one class each
+settings.py    one configuration's settings (trainer `limit`); FW/DMI require their CE run
+trainer.py     trains one configuration on every split of its job (early stopping on validation)
+losses.py      LIMIT's predicted-gradient surrogate and q losses; the baselines' losses
+mnist_net.py   the Table-3 MNIST convnet (classifier and gradient predictor q)
+data.py        the official train/validation splits and uniform label noise
+selection.py   aggregation: per column, the configuration with the best mean validation accuracy
+render.py      Tables 4 and 5 in the paper's layout
+"""
+
+from labelrepro.papers.limit import methods, render, selection, settings  # noqa: F401  (they register)
