@@ -41,6 +41,11 @@ paper:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sparsity_trainer.py
 
+## Every GPU measurement in one command (< 8 min on one GPU): each CIFAR target's epoch cost and the loader
+## comparison, into benchmarks/results/gpu_costs.csv. Order-only venv: never re-installs (GPU boxes are offline).
+bench-gpu: | $(STAMP)
+	$(BIN)/python benchmarks/bench_gpu.py
+
 dryrun-paper: $(STAMP)
 	$(BIN)/snakemake -n all --config scale=paper
 

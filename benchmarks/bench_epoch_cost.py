@@ -16,13 +16,25 @@ also prints a GPU-hour projection from the FLOP count at X TFLOP/s effective thr
 labelled as one. Run it on a GPU box (`--device cuda`) to replace the projection by a measurement.
 
     python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 25]
+
+Stability mode (`--stability-steps K`): instead of timing, train the target's paper cells (those whose
+name contains `--cells`) for K steps on a FAKE class-conditional CIFAR stand-in (`--standin-images`
+images) with the paper's batch size and learning rate, the learning-rate schedule following CIFAR's
+epoch length (ceil(50000 / batch) steps, so a 1-epoch warm-up is 196 steps at batch 256), and print the
+first, largest and last class loss, the last random-label loss and whether everything stayed finite.
+`--lr` and `--warmup-epochs` override the experiment's values (e.g. `--warmup-epochs 0`):
+
+    python benchmarks/bench_epoch_cost.py --target fig3a --cells copy_depth-1_ --stability-steps 300
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -81,6 +93,34 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
     return {"step_s": step_s, "eval_s": eval_s, "flops_per_image": flops_per_image}
 
 
+def stability(name: str, settings: random_labels.Settings, device_name: str, steps: int,
+              images: int, root: Path) -> None:
+    """Train one cell for `steps` steps on a stand-in with CIFAR's epoch length; print the loss summary."""
+    from labelrepro.data.fake import write_fake_cifar
+    from labelrepro.engine.job import Job
+    from labelrepro.engine.runtime import Runtime
+
+    data = root / f"{settings.dataset}-{images}"
+    if not data.exists():
+        write_fake_cifar(data, settings.dataset, images, 100, seed=0)
+    spec = {"trainer": "random_labels", "scale": "paper", "inputs": {}, "seeds": [0],
+            "settings": {**dataclasses.asdict(settings), "train_subset": 0, "test_subset": 0}}
+    runtime = Runtime(device=device_name, data_dir=str(data), download=False, verify_data=False,
+                      checkpoint_dir=str(root / "ckpt"), progress="none")
+    run = random_labels.RandomLabelsRun(Job(spec=spec, runtime=runtime, out_dir=root / "out"), [0])
+    start = time.perf_counter()
+    trace = random_labels.loss_trace(run, steps, math.ceil(CIFAR_TRAIN / settings.batch_size))
+    seconds = (time.perf_counter() - start) / steps
+    cls = [t["class"] for t in trace]
+    finite = all(math.isfinite(v) for t in trace for v in t.values())
+    worst = max(cls, key=lambda v: v if math.isfinite(v) else math.inf)
+    first_bad = next((i for i, v in enumerate(cls) if not math.isfinite(v)), None)
+    print(f"  {name:40s} lr {settings.lr:g} warm-up {settings.warmup_epochs:g} ep: class loss "
+          f"{cls[0]:.3f} -> max {worst:.4g} -> last {cls[-1]:.4g}; rnd loss last {trace[-1]['rnd']:.4g}; "
+          f"{'finite' if finite else f'NOT finite from step {first_bad}'}; {seconds:.2f} s/step", flush=True)
+    print("    class loss every 10 steps: " + " ".join(f"{v:.3g}" for v in cls[::10]), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,11 +131,30 @@ def main() -> None:
     parser.add_argument("--gpu-tflops", type=float, default=0.0,
                         help="assumed effective GPU throughput for a FLOP-based projection (0 = none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--stability-steps", type=int, default=0,
+                        help="train K steps on a stand-in instead of timing (see the module doc)")
+    parser.add_argument("--cells", default="", help="stability mode: only cells whose name contains this")
+    parser.add_argument("--standin-images", type=int, default=2560)
+    parser.add_argument("--lr", type=float, default=None, help="stability mode: override the lr")
+    parser.add_argument("--warmup-epochs", type=float, default=None,
+                        help="stability mode: override warmup_epochs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device, None)
     experiment = load_experiments()[args.target]
+    if args.stability_steps:
+        print(f"{args.target}: {args.stability_steps} steps per cell on a stand-in, {device}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, cell in experiment.cells("paper").items():
+                if args.cells not in name:
+                    continue
+                settings = settings_from_dict(random_labels.Settings, cell.settings, name)
+                overrides = {k: v for k, v in (("lr", args.lr), ("warmup_epochs", args.warmup_epochs))
+                             if v is not None}
+                settings = dataclasses.replace(settings, **overrides)
+                stability(name, settings, args.device, args.stability_steps, args.standin_images, Path(tmp))
+        return
     print(f"{args.target} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
     total_s = total_flops = 0.0
     for name, cell in experiment.cells("paper").items():

@@ -15,10 +15,11 @@ files of the real size (`labelrepro.data.fake`; the machine needs no network, an
 depend on pixel values), at the paper's batch size, with `train_subset = steps x batch size` so that
 one `advance()` (one epoch of the run) is `--steps` training steps plus the trainer's real evaluation.
 `--warmup` epochs (allocator, cuDNN autotuning) are run first and not timed; then one epoch is timed,
-CUDA synchronised. Inside it the training batches (`DeviceBatchLoader.__iter__`) and the evaluation
-batches (`labelrepro.engine.image.eval_batches`, per split) are timed, so the full epoch extrapolates as
+CUDA synchronised (the fake files are parsed once and every run gets its own copy: set-up, not
+timed). Inside it the training batches (`DeviceBatchLoader.__iter__`) and the evaluation batches
+(`labelrepro.engine.image.eval_batches`, per split) are timed, so the full epoch extrapolates as
 
-    ceil(real training size / batch) x (seconds per step)
+    ceil(real training size x part trained on / batch) x (seconds per step)
       + per evaluated split: its evaluation time x (real split size / measured split size)
       + the rest of the epoch (bookkeeping, unscaled).
 
@@ -31,8 +32,11 @@ shared with another target are counted in both, i.e. the cost of building that t
 
 Everything runs within `--budget-s` seconds (default 420, so the whole command stays under 8 minutes
 on one GPU): a configuration that would not fit is recorded as `skipped (budget)` and the command
-exits with status 3 after writing the CSV. Without CUDA it prints one line and exits with status 2;
-`--allow-cpu` runs it on the CPU (for testing the script, with tiny `--steps` and `--train-images`).
+exits with status 3 after writing the CSV (as it does when a configuration or the loader comparison
+fails: the error is recorded in its row and the others are measured; the CSV is rewritten after every
+configuration, so even a killed command leaves what it measured). Without CUDA it prints one line and
+exits with status 2; `--allow-cpu` runs it on the CPU (for testing the script, with tiny `--steps` and
+`--train-images`).
 
     python benchmarks/bench_gpu.py [--budget-s 420] [--steps 40] [--warmup 1] [--targets fig1b ...]
     python benchmarks/bench_gpu.py --list        # the configurations, measuring nothing
@@ -49,6 +53,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -113,13 +118,12 @@ def cost_key(run: Any) -> str:
 
 def point_label(experiment: Any, point: dict[str, Any]) -> str:
     """The cell's grid point without its cost-neutral keys ('copy_depth=3 width_multiplier=4')."""
-    from labelrepro.experiment import format_value
-
     parts = []
     for key, value in point.items():
         if set(experiment.expand({key: value})) <= set(COST_NEUTRAL):
             continue
-        parts.append(f"{key}={format_value(value)}")
+        text = format(value, "g") if isinstance(value, float) else str(value).lower()
+        parts.append(f"{key}={text}")
     return " ".join(parts) or "default"
 
 
@@ -230,16 +234,34 @@ class EpochMeter:
             yield from eval_batches(data, batch_size)
             _sync(meter.device)
             seconds = time.perf_counter() - start
-            if id(data) not in meter.real_size:
-                raise RuntimeError("evaluation of a split that is neither the run's training nor test set")
-            meter.eval_s += seconds
-            meter.eval_full_s += seconds * meter.real_size[id(data)] / max(1, len(data))
+            meter.eval_s += seconds  # a split other than the run's training and test set: as measured
+            meter.eval_full_s += seconds * meter.real_size.get(id(data), len(data)) / max(1, len(data))
 
         with (
             mock.patch.object(DeviceBatchLoader, "__iter__", timed_iter),
             mock.patch.object(image, "eval_batches", timed_eval),
         ):
             yield
+
+
+@contextmanager
+def reading_each_file_once() -> Iterator[None]:
+    """Every configuration's `Run` reads the same fake files: parse them once (set-up, never timed), and
+    hand each run its own copy, as a fresh read would."""
+    from labelrepro.engine import image
+
+    read: Callable[..., Any] = image.load_vision_dataset
+    cache: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def cached(name: str, data_dir: Any, train: bool, *rest: Any, **options: Any) -> Any:
+        key = (name, str(data_dir), train, *rest, *sorted(options.items()))
+        if key not in cache:
+            cache[key] = read(name, data_dir, train, *rest, **options)
+        images, labels = cache[key]
+        return images.clone(), labels.clone()
+
+    with mock.patch.object(image, "load_vision_dataset", cached):
+        yield
 
 
 def time_config(config: Config, args: argparse.Namespace, data_dir: Path, work: Path,
@@ -291,7 +313,9 @@ def time_config(config: Config, args: argparse.Namespace, data_dir: Path, work: 
             run.position += 1
             step_s = meter.train_s / max(1, meter.train_steps)
             other_s = max(0.0, epoch_s - meter.train_s - meter.eval_s)
-            full_epoch_s = math.ceil(real_train / batch) * step_s + meter.eval_full_s + other_s
+            # the part of the training set an epoch trains on (1, or e.g. HAR's stage-1 fit part)
+            fraction = meter.train_images / len(splits.train)
+            full_epoch_s = math.ceil(real_train * fraction / batch) * step_s + meter.eval_full_s + other_s
             stages.append({"epochs": epochs, "steps": meter.train_steps, "step_s": step_s,
                            "eval_s": meter.eval_full_s, "epoch_s": full_epoch_s})
     del run, splits
@@ -415,13 +439,45 @@ def rows_of(configs: list[Config], loader: dict[str, float] | None, stamp: dict[
             rows.append(row)
     if loader is not None:
         ratio = loader["device"] / loader["torchvision"]
-        for config, ips in (("device-resident (DeviceDataset + DeviceBatchLoader)", loader["device"]),
-                            ("torchvision DataLoader + PIL transforms", loader["torchvision"])):
-            rows.append({"target": "loader", "config": config, "trainer": "wrn16_4", "dataset": "cifar100",
-                         "batch_size": loader["batch"], "steps_timed": loader["steps"],
+        for config, ips in (("WRN-16-4, device-resident loader", loader["device"]),
+                            ("WRN-16-4, torchvision DataLoader", loader["torchvision"])):
+            rows.append({"target": "loader", "config": config, "trainer": "bench_cifar_loader",
+                         "dataset": "cifar100", "batch_size": loader["batch"], "steps_timed": loader["steps"],
                          "images_per_s": round(ips, 1), "status": "ok",
                          "note": f"ratio device-resident / torchvision = {ratio:.2f}x", **stamp})
     return rows
+
+
+def measure_all(order: list[Config], args: argparse.Namespace, data_dir: Path, work: Path,
+                device: torch.device, reserve: float, done: Callable[[], None]) -> None:
+    """Time the configurations in order while the budget lasts (the rest are `skipped (budget)`); a
+    configuration that fails is recorded as `error: ...` and the others go on. `done()` after each one
+    (the CSV is rewritten, so a killed command still leaves what it measured)."""
+    longest = 0.0
+    for config in order:
+        labels = ", ".join(f"{t}: {u['label']}" for t, u in config.uses.items())
+        elapsed = time.perf_counter() - START
+        if elapsed + 1.5 * longest > args.budget_s - reserve:
+            config.status = "skipped (budget)"
+            print(f"  skipped (budget): {labels}", flush=True)
+            continue
+        begin = time.perf_counter()
+        try:
+            config.result = time_config(config, args, data_dir, work, device)
+        except Exception as error:  # one broken configuration must not cost the others' measurement
+            traceback.print_exc()
+            config.status = f"error: {type(error).__name__}: {error}"[:200]
+            print(f"  {labels}: {config.status}", flush=True)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            continue
+        finally:
+            longest = max(longest, time.perf_counter() - begin)
+        config.status = "ok"
+        r = config.result
+        print(f"  {labels}: {r['s_per_step']:.4f} s/step, {r['epoch_s'] / 60:.3f} min/epoch "
+              f"(measured in {time.perf_counter() - begin:.1f} s)", flush=True)
+        done()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
+
+    import pandas as pd
 
     from labelrepro.core import atomic
     from labelrepro.data.fake import write_fake_cifar
@@ -461,30 +519,23 @@ def main(argv: list[str] | None = None) -> int:
             md5s[dataset] = write_fake_cifar(data_dir, dataset, args.train_images, args.test_images)
         print(f"  wrote FAKE {', '.join(sorted(datasets_needed))} ({args.train_images} train / "
               f"{args.test_images} test images) at {time.perf_counter() - START:.0f} s", flush=True)
-        longest = 0.0
-        for config in order:
-            elapsed = time.perf_counter() - START
-            if elapsed + 1.5 * longest > args.budget_s - reserve:
-                config.status = "skipped (budget)"
-                print(f"  skipped (budget): {config.run.id} {next(iter(config.uses.values()))['label']}")
-                continue
-            begin = time.perf_counter()
-            config.result = time_config(config, args, data_dir, work, device)
-            config.status = "ok"
-            longest = max(longest, time.perf_counter() - begin)
-            r = config.result
-            labels = ", ".join(f"{t}: {u['label']}" for t, u in config.uses.items())
-            print(f"  {labels}: {r['s_per_step']:.4f} s/step, {r['epoch_s'] / 60:.3f} min/epoch "
-                  f"(measured in {time.perf_counter() - begin:.1f} s)", flush=True)
+
+        def write() -> pd.DataFrame:
+            frame = pd.DataFrame(rows_of(order, loader, stamp), columns=COLUMNS)
+            atomic.write_csv(args.out, frame)
+            return frame
+
+        with reading_each_file_once():
+            measure_all(order, args, data_dir, work, device, reserve, write)
         if not args.no_loader and time.perf_counter() - START < args.budget_s - 10:
-            loader = loader_comparison(args, data_dir, md5s["cifar100"], device)
+            try:
+                loader = loader_comparison(args, data_dir, md5s["cifar100"], device)
+            except Exception:
+                traceback.print_exc()
+                print("  the loader comparison failed (see above)")
         elif not args.no_loader:
             print("  skipped the loader comparison (budget)")
-    rows = rows_of(order, loader, stamp)
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    atomic.write_csv(args.out, frame)
+    frame = write()
     kind = "GPU" if device.type == "cuda" else "CPU"
     print(f"\nsummary ({name}, torch {torch.__version__}):")
     for target, group in frame[frame["target"] != "loader"].groupby("target", sort=True):
@@ -503,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  loader: device-resident {loader['device']:,.0f} images/s, torchvision "
               f"{loader['torchvision']:,.0f} images/s ({loader['device'] / loader['torchvision']:.2f}x)")
     print(f"wrote {args.out} in {time.perf_counter() - START:.0f} s")
-    return 0 if all(c.status == "ok" for c in order) else 3
+    complete = all(c.status == "ok" for c in order) and (args.no_loader or loader is not None)
+    return 0 if complete else 3
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def test_als_eq2_by_hand() -> None:
     # Row 1: CE = −log(1/4) = 2·log2 → 0.25·2·log2 + 0.75·5·log2 = 4.25·log2.
     per = adaptive_label_smoothing_loss(logits, y, alpha, form="eq2", reduction="none")
     torch.testing.assert_close(per, torch.tensor([3.0 * LOG2, 4.25 * LOG2], dtype=torch.float64))
-    mean = adaptive_label_smoothing_loss(logits, y, alpha)  # default form "eq2", mean over batch
+    mean = adaptive_label_smoothing_loss(logits, y, alpha, form="eq2")  # mean over the batch
     assert mean.item() == pytest.approx(3.625 * LOG2)
     # "ls_paper": (1 − α)·CE + (α/3)·Ω; row 0: 0.5·log2 + (0.5/3)·5·log2 = (4/3)·log2.
     lsp = adaptive_label_smoothing_loss(logits, y, alpha, form="ls_paper", reduction="none")
@@ -90,6 +90,8 @@ def test_als_eq2_by_hand() -> None:
     # "ls_official": row 0 target (0.5, 0.25, 0.25): 0.5·log2 + 2·0.25·log4 = 1.5·log2.
     lso = adaptive_label_smoothing_loss(logits, y, alpha, form="ls_official", reduction="none")
     assert lso[0].item() == pytest.approx(1.5 * LOG2)
+    # The default is the official form.
+    assert torch.equal(adaptive_label_smoothing_loss(logits, y, alpha, reduction="none"), lso)
 
 
 def test_als_alpha_gets_no_gradient() -> None:
@@ -141,7 +143,7 @@ def test_alasca_loss_composition_by_hand() -> None:
     def base(z: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
         return (z**2).mean()  # (1 + 4)/6 = 5/6 for `main`
 
-    total = alasca_loss(main, [ac1, ac2], y, base, alpha, lam=2.0)
+    total = alasca_loss(main, [ac1, ac2], y, base, alpha, lam=2.0, form="eq2")
     expected = 5.0 / 6.0 + 2.0 * (3.625 * LOG2 + 2.25 * LOG3)
     assert total.item() == pytest.approx(expected)
     assert alasca_loss(main, [], y, base, alpha).item() == pytest.approx(5.0 / 6.0)

@@ -64,6 +64,10 @@ def test_settings_reject_bad_config() -> None:
         make(method="alasca", ac_type="conv")
     with pytest.raises(ConfigError, match="har_stage1_epochs"):
         make(method="har", har_stage1_epochs=0)
+    with pytest.raises(ConfigError, match="har_heldout_fraction"):
+        make(method="har", har_heldout_fraction=1.0)
+    with pytest.raises(ConfigError, match="is not one of"):
+        make(method="cdr", cdr_ranking="per_layer")
     assert make(method="cdr").clip_rate() == 0.5  # τ defaults to the nominal noise rate
     assert make(method="cdr", cdr_clip_rate=0.2).clip_rate() == 0.2
     assert make(method="cdr", label_noise={"model": "asymmetric", "rate": 0.4}).clip_rate() == 0.4
@@ -126,23 +130,28 @@ def test_uls_rows_by_hand() -> None:
 def test_als_rows_use_instantaneous_main_confidence() -> None:
     alpha = 1 - torch.softmax(MAIN, 1)[torch.arange(2), Y]
     eq2_main = ((1 - alpha) * ce_rows(MAIN) + alpha * smoothing_regulariser(MAIN)).mean()
-    loss, got = objective(make(method="als"), MAIN, [], Y, IDX, None)
+    loss, got = objective(make(method="als", als_form="eq2"), MAIN, [], Y, IDX, None)
     assert torch.allclose(got, alpha) and loss.item() == pytest.approx(eq2_main.item())
     eq2_ac = ((1 - alpha) * ce_rows(AC) + alpha * smoothing_regulariser(AC)).mean()
-    loss, _ = objective(make(method="als_ac", lam=2.0), MAIN, [AC], Y, IDX, None)
+    loss, _ = objective(make(method="als_ac", lam=2.0, als_form="eq2"), MAIN, [AC], Y, IDX, None)
     assert loss.item() == pytest.approx(ce_rows(MAIN).mean().item() + 2.0 * eq2_ac.item())
+    # Default form (official): CE against 1 − α̃ on the label and α̃/(L − 1) on the two others.
+    target = (1 - alpha)[:, None] * F.one_hot(Y, 3) + (alpha / 2)[:, None] * (1 - F.one_hot(Y, 3))
+    official_ac = -(target * F.log_softmax(AC, 1)).sum(1).mean()
+    loss, _ = objective(make(method="als_ac", lam=2.0), MAIN, [AC], Y, IDX, None)
+    assert loss.item() == pytest.approx(ce_rows(MAIN).mean().item() + 2.0 * official_ac.item())
 
 
 def test_ema_rows_update_then_sharpen() -> None:
     ema = EmaConfidence(2, 3, beta=0.7, tau=1 / 3)
-    loss, alpha = objective(make(method="alasca", lam=2.0), MAIN, [AC], Y, IDX, ema)
+    loss, alpha = objective(make(method="alasca", lam=2.0, als_form="eq2"), MAIN, [AC], Y, IDX, ema)
     t = 0.3 * MAIN  # first visit: t = (1 − β)·f
     expected_alpha = 1 - torch.softmax(t * 3, 1)[torch.arange(2), Y]
     assert torch.allclose(alpha, expected_alpha)
     eq2_ac = ((1 - expected_alpha) * ce_rows(AC) + expected_alpha * smoothing_regulariser(AC)).mean()
     assert loss.item() == pytest.approx(ce_rows(MAIN).mean().item() + 2.0 * eq2_ac.item(), rel=1e-5)
     ema2 = EmaConfidence(2, 3, beta=0.7, tau=1 / 3)
-    loss, alpha = objective(make(method="als_ema"), MAIN, [], Y, IDX, ema2)
+    loss, alpha = objective(make(method="als_ema", als_form="eq2"), MAIN, [], Y, IDX, ema2)
     assert torch.allclose(alpha, expected_alpha)
     eq2_main = ((1 - alpha) * ce_rows(MAIN) + alpha * smoothing_regulariser(MAIN)).mean()
     assert loss.item() == pytest.approx(eq2_main.item(), rel=1e-5)
@@ -195,6 +204,7 @@ def test_alasca_run_writes_rows_and_metadata(tmp_path: Path, data_dir: Path) -> 
     assert found["train_size"] == 64 and found["test_size"] == 32
     assert 0 < found["realised_noise_rate"] < 1
     assert found["efficiency_device"] == "cpu" and found["memory_measure"] == "cpu peak RSS"
+    assert found["precision"] == "fp32"  # the same for every method of a device (bf16 autocast on CUDA)
     assert not list((tmp_path / "ckpt").rglob("*.pt"))  # the checkpoint is cleared
 
 
@@ -206,6 +216,10 @@ def test_har_runs_both_stages_in_one_run(tmp_path: Path, data_dir: Path) -> None
     assert rows["test_acc_avg"].iloc[0] == rows["test_acc"].iloc[0]  # running means within a stage
     assert rows["test_acc_avg"].iloc[2] == pytest.approx(rows["test_acc"].iloc[1:].mean())
     assert rows["test_acc_ens"].isna().all()  # no ACs
+    meta = json.loads((tmp_path / "out/seed-0/meta.json").read_text())
+    # weight_est.py: err^0.6 / count^0.4, the largest = 1
+    strengths = {**meta, **meta.get("extra", {})}["har_class_strengths"]
+    assert len(strengths) == 10 and max(strengths) == pytest.approx(1.0) and min(strengths) >= 0
 
 
 @pytest.mark.parametrize(("method", "die_at"), [("har", 2), ("har", 3), ("alasca", 2), ("cdr", 2)])

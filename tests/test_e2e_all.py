@@ -62,3 +62,18 @@ def test_standin_cli_rejects_unknown_dataset(tmp_path):
 
     assert main(["standin", "--dataset", "imagenet", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("target", ["figures/fig2.pdf", "paper/tables/relax_table.tex"])
+def test_catalogue_target_not_implemented_is_named_before_any_job(workdir, target):
+    result = snakemake(workdir, "-n", target)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "is in the catalogue but not implemented yet" in out and "figures/fig3a.pdf" in out
+    assert "MissingRuleException" not in out
+
+
+def test_unknown_target_is_named(workdir):
+    result = snakemake(workdir, "-n", "figures/fig99.pdf")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "is not a target of this artifact" in out

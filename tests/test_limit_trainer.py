@@ -191,7 +191,7 @@ def test_fw_and_dmi_require_the_ce_run_of_their_column() -> None:
     assert settings(method="dmi", lr=1e-5, init_lr=1e-3).required_runs()["init"]["lr"] == 1e-3
 
 
-def _job(tmp: Path, data: Path, method: str, inputs: dict[str, str] | None = None, **hp: float) -> Job:
+def _job(tmp: Path, data: Path, method: str, inputs: dict[str, str] | None = None, **hp: object) -> Job:
     spec = {"trainer": "limit", "scale": "smoke",
             "settings": {**BASE, "epochs": 2, "patience": 1, "train_size": 40, "noise_rate": 0.5,
                          "method": method, **hp},
@@ -214,9 +214,18 @@ def test_train_writes_runs_and_fw_starts_from_the_ce_model(tmp_path: Path) -> No
     meta = json.loads((ce / "seed-42" / "meta.json").read_text())
     assert meta["method_paper_name"] == "CE"
     fw = _job(tmp_path, data, "fw", inputs={"init": str(ce)})
-    run = limit.RUN(fw, [42])  # the classifier FW starts from is CE's best model of the same split
+    run = limit.RUN(fw, [42])  # the classifier FW starts from is CE's best model of the same split ...
     best = torch.load(ce / "seed-42" / "best_model.pt", weights_only=True)
-    assert all(torch.equal(v, best[k]) for k, v in run.nets.classifier.state_dict().items())
+    params = dict(run.nets.classifier.named_parameters())
+    assert params and all(torch.equal(p, best[k]) for k, p in params.items())
+    # ... its parameters only, as the official code: batch-norm running statistics start fresh
+    buffers = {k: v for k, v in run.nets.classifier.state_dict().items() if "running_mean" in k}
+    assert buffers and all(v.eq(0).all() for v in buffers.values())
+    assert not all(torch.equal(best[k], v) for k, v in buffers.items())
+    # FW's transition matrix comes from the whole stored CE model (buffers included)
+    whole = limit.RUN(_job(tmp_path, data, "fw", inputs={"init": str(ce)}, init_copy="state"), [42])
+    assert all(torch.equal(v, best[k]) for k, v in whole.nets.classifier.state_dict().items())
+    assert torch.equal(run.start_model_outputs(run.split.train), whole.softmax_outputs(whole.split.train))
     loop.train(fw)
     meta = json.loads((tmp_path / "runs" / "fw" / "seed-42" / "meta.json").read_text())
     assert meta["config"]["settings"]["method"] == "fw" and meta["config"]["inputs"] == {"init": str(ce)}

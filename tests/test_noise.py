@@ -17,6 +17,8 @@ from labelrepro.data.noise import (
     apply_label_noise,
     asymmetric_noise,
     cifar100_asymmetric_targets,
+    cores_instance_noise,
+    cores_instance_transition,
     flip_labels_per_step,
     instance_dependent_noise,
     noise_seed,
@@ -229,6 +231,7 @@ def test_cifar100_asymmetric_transitions() -> None:
 # --------------------------------------------------------------------------------------------------
 
 FEATURES = torch.randn(2000, 3, 4, 4, generator=gen(123))
+PIXELS = torch.randint(0, 256, (2000, 3, 4, 4), generator=gen(124)).float()  # raw 0-255 "images"
 
 
 def _calls() -> dict[str, object]:
@@ -241,6 +244,7 @@ def _calls() -> dict[str, object]:
         "asymmetric_exact": lambda y, g: asymmetric_noise(y, 0.5, "cifar10", g, exact_fraction=True),
         "pair": lambda y, g: pair_noise(y, 0.5, g),
         "instance": lambda y, g: instance_dependent_noise(y, FEATURES, 0.4, 10, g),
+        "instance_cores": lambda y, g: cores_instance_noise(y, PIXELS, 0.4, 10, g),
         "resample": lambda y, g: resample_labels_per_step(y, 0.5, g, num_classes=10),
     }
 
@@ -315,6 +319,76 @@ def test_instance_bad_features() -> None:
     y = balanced(10, 100)
     with pytest.raises(ValueError, match="one row per label"):
         instance_dependent_noise(y, torch.randn(99, 5), 0.4, 10, gen())
+    with pytest.raises(ValueError, match="one row per label"):
+        cores_instance_noise(y, torch.randn(99, 5), 0.4, 10, gen())
+
+
+# CORES / ALASCA generator (model "instance_cores"): one shared (D, C) matrix on raw pixels.
+
+
+def test_cores_transition_rows_by_hand() -> None:
+    """Two hand-made samples, D = 2, C = 3: the true class keeps exactly 1 − q_i and a flip is spread
+    over the other classes as softmax(x·W) with the true class excluded."""
+    x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    y = torch.tensor([0, 2])
+    q = torch.tensor([0.4, 0.2])
+    w = torch.tensor([[5.0, math.log(3.0), 0.0],  # sample 0: s = (5, log 3, 0); class 0 excluded
+                      [math.log(2.0), 0.0, 7.0]])  # sample 1: s = 2·row = (log 4, 0, 14); class 2 excluded
+    rows = cores_instance_transition(x, y, q, w)
+    # Sample 0: others ∝ (e^{log 3}, e^0) = (3, 1) → (3/4, 1/4) of q = 0.4; keeps 0.6.
+    # Sample 1: others ∝ (e^{log 4}, e^0) = (4, 1) → (4/5, 1/5) of q = 0.2; keeps 0.8.
+    expected = torch.tensor([[0.6, 0.3, 0.1], [0.16, 0.04, 0.8]], dtype=torch.float64)
+    torch.testing.assert_close(rows, expected)
+    # The inverse-CDF draw: row 0's segments are [0, 0.6), [0.6, 0.9), [0.9, 1).
+    u = torch.tensor([0.0, 0.59, 0.61, 0.89, 0.91, 0.999], dtype=torch.float64)
+    drawn = noise._sample_rows(rows[[0] * 6], u)
+    assert drawn.tolist() == [0, 0, 1, 1, 2, 2]
+    # A class of probability 0 is never drawn, even at a segment boundary.
+    assert noise._sample_rows(torch.tensor([[0.5, 0.0, 0.5]], dtype=torch.float64),
+                              torch.tensor([0.5], dtype=torch.float64)).tolist() == [2]
+
+
+def test_cores_realised_rate() -> None:
+    """Sample i flips with probability exactly q_i, q_i i.i.d. N(0.4, 0.1²) truncated to (0, 1) (mean
+    0.4 to 3·10⁻⁵), so the flip count is Binomial(n, 0.4): std sqrt(0.24/n) = 0.0069 at n = 5000; the
+    tolerance 0.03 is 4.3 std."""
+    n = 5000
+    y = balanced(10, n)
+    x = torch.randint(0, 256, (n, 3, 8, 8), generator=gen(40)).float()
+    z = cores_instance_noise(y, x, 0.4, 10, gen(41))
+    assert abs(flip_rate(y, z) - 0.4) < 0.03
+    assert int(z.min()) >= 0 and int(z.max()) <= 9
+    # q = 1 (rate 1, std 0): every label moves; q = 0: none does.
+    assert bool((cores_instance_noise(y, x, 1.0, 10, gen(42), rate_std=0.0) != y).all())
+    assert torch.equal(cores_instance_noise(y, x, 0.0, 10, gen(43), rate_std=0.0), y)
+
+
+def test_cores_depends_on_the_pixels_of_each_sample_only() -> None:
+    """Same generator seed (same q, W and uniforms): changing the pixels of samples 0..99 changes some
+    of their labels and none of the others'; the raw pixel scale matters (no normalisation)."""
+    n = 1000
+    y = balanced(10, n)
+    x = torch.randint(0, 256, (n, 48), generator=gen(44)).float()
+    a = cores_instance_noise(y, x, 1.0, 10, gen(45), rate_std=0.0)  # every sample flips
+    x2 = x.clone()
+    x2[:100] = 255.0 - x2[:100]
+    b = cores_instance_noise(y, x2, 1.0, 10, gen(45), rate_std=0.0)
+    assert torch.equal(a[100:], b[100:])
+    assert int((a[:100] != b[:100]).sum()) >= 20
+    c = cores_instance_noise(y, x / 255.0, 1.0, 10, gen(45), rate_std=0.0)
+    assert not torch.equal(a, c)
+    assert torch.equal(a, cores_instance_noise(y, x, 1.0, 10, gen(45), rate_std=0.0))
+
+
+def test_cores_raw_pixels_make_the_flip_target_deterministic() -> None:
+    """At raw 0-255 scale the scores differ by thousands: each row puts (almost) all of q_i on one class."""
+    n = 500
+    y = balanced(10, n)
+    x = torch.randint(0, 256, (n, 3 * 32 * 32), generator=gen(46)).float()
+    q = torch.full((n,), 0.4, dtype=torch.float64)
+    rows = cores_instance_transition(x, y, q, torch.randn(3 * 32 * 32, 10, generator=gen(47)))
+    others = rows.scatter(1, y.view(-1, 1), 0.0)
+    assert float((others.max(dim=1).values / 0.4 > 0.99).double().mean()) > 0.95
 
 
 # --------------------------------------------------------------------------------------------------
@@ -410,7 +484,7 @@ def test_noise_seed_stable_and_spec_dependent() -> None:
 
 
 def test_registry_names() -> None:
-    assert set(NOISE_MODELS) == {"none", "symmetric", "asymmetric", "pair", "instance"}
+    assert set(NOISE_MODELS) == {"none", "symmetric", "asymmetric", "pair", "instance", "instance_cores"}
 
 
 def test_apply_label_noise_matches_direct_calls() -> None:
@@ -432,6 +506,11 @@ def test_apply_label_noise_matches_direct_calls() -> None:
         apply_label_noise({"model": "instance", "rate": 0.3}, y, gen(33), num_classes=10, features=FEATURES),
         instance_dependent_noise(y, FEATURES, 0.3, 10, gen(33)),
     )
+    assert torch.equal(
+        apply_label_noise({"model": "instance_cores", "rate": 0.3}, y, gen(35), num_classes=10,
+                          features=PIXELS),
+        cores_instance_noise(y, PIXELS, 0.3, 10, gen(35)),
+    )
     none = apply_label_noise({"model": "none"}, y, gen(34), num_classes=10)
     assert torch.equal(none, y) and none.data_ptr() != y.data_ptr()
 
@@ -439,7 +518,7 @@ def test_apply_label_noise_matches_direct_calls() -> None:
 def test_error_unknown_model_lists_valid_names() -> None:
     with pytest.raises(ValueError, match="unknown noise model 'gaussian'") as err:
         apply_label_noise({"model": "gaussian", "rate": 0.1}, balanced(10, 10), gen(), num_classes=10)
-    for name in ("none", "symmetric", "asymmetric", "pair", "instance"):
+    for name in ("none", "symmetric", "asymmetric", "pair", "instance", "instance_cores"):
         assert name in str(err.value)
 
 
@@ -465,6 +544,11 @@ def test_error_messages_misc() -> None:
         symmetric_noise(y, 0.1, 5, gen())
     with pytest.raises(ValueError, match="needs features="):
         apply_label_noise({"model": "instance", "rate": 0.2}, y, gen(), num_classes=10)
+    with pytest.raises(ValueError, match="'instance_cores' needs features="):
+        apply_label_noise({"model": "instance_cores", "rate": 0.2}, y, gen(), num_classes=10)
+    with pytest.raises(ValueError, match="unknown key 'normalize_features'"):
+        apply_label_noise({"model": "instance_cores", "rate": 0.2, "normalize_features": False}, y, gen(),
+                          num_classes=10, features=PIXELS[:10])
     with pytest.raises(ValueError, match="needs dataset="):
         apply_label_noise({"model": "asymmetric", "rate": 0.2}, y, gen(), num_classes=10)
     with pytest.raises(ValueError, match="does not match dataset"):

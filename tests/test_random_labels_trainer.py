@@ -94,6 +94,14 @@ def test_vgg_copy_depth_and_regulariser_run(tmp_path, data_dir):
     assert math.isfinite(metrics["loss"].iloc[0])
 
 
+def test_vgg_routed_per_class_tails_train_and_evaluate(tmp_path, data_dir):
+    """fig3a's tails: N per-class copies, each sample through its class's copy (per-head softmax)."""
+    train(make_job(tmp_path, data_dir, model="vgg16", copy_depth=5, tail_mode="per_class_routed",
+                   normalization="group", epochs=1, warmup_epochs=1.0))
+    metrics = pd.read_csv(tmp_path / "out/seed-3/metrics.csv")
+    assert math.isfinite(metrics["loss"].iloc[0]) and metrics["rnd_acc"].between(0, 1).all()
+
+
 def test_settings_validation():
     with pytest.raises(ConfigError, match=r"copy_depth must lie in 1\.\.16"):
         settings_from_dict(random_labels.Settings, {**BASE, "model": "vgg16", "copy_depth": 17}, "x")
@@ -101,6 +109,8 @@ def test_settings_validation():
         settings_from_dict(random_labels.Settings, {**BASE, "copy_depth": 2}, "x")
     with pytest.raises(ConfigError, match="unknown setting 'lamda'"):
         settings_from_dict(random_labels.Settings, {**BASE, "lamda": 1.0}, "x")
+    with pytest.raises(ConfigError, match="warmup_epochs must be >= 0"):
+        settings_from_dict(random_labels.Settings, {**BASE, "warmup_epochs": -1.0}, "x")
 
 
 def test_lr_schedule_values():

@@ -12,6 +12,7 @@ import torch
 from labelrepro.engine.job import Job
 from labelrepro.engine.loop import train
 from labelrepro.engine.runtime import Runtime
+from labelrepro.papers.sparsity import stopping
 from labelrepro.papers.sparsity import trainer as sparsity
 from labelrepro.papers.sparsity.batched_mlp import BatchedReluNet, init_bound
 
@@ -152,3 +153,29 @@ def test_last_period_is_shorter(tmp_path):
     assert final["step"].tolist() == [0, 60, 120, 130]
     reference = sparsity.reference_run(sparsity.Settings(**settings), 4)
     assert final.iloc[-1]["train_loss"] == pytest.approx(reference["train_loss"], rel=1e-4, abs=1e-5)
+
+
+def test_rows_record_each_runs_stopping_step_without_changing_training(tmp_path):
+    # stop_window = 1, stop_tolerance = 0.5: stop at the first evaluation with zero clean training error
+    # at least one period after the first one. Seeds 0 and 1 reach it at step 300, seed 2 never does.
+    rule = {"stop_window": 1, "stop_tolerance": 0.5}
+    spec = {"trainer": "sparsity", "scale": "smoke", "settings": {**SETTINGS, **rule}, "seeds": [0, 1, 2],
+            "inputs": {}}
+    runtime = Runtime(device="cpu", checkpoint_dir=str(tmp_path / "ckpt"), progress="none")
+    train(Job(spec=spec, runtime=runtime, out_dir=tmp_path / "rule"))
+    train(make_job(tmp_path))  # default rule
+    stops = {}
+    for seed in (0, 1, 2):
+        frame = pd.read_csv(tmp_path / "rule" / f"seed-{seed}" / "metrics.csv")
+        index = stopping.stopping_index(frame["train_error"].tolist(), frame["test_error"].tolist(), 1, 0.5)
+        stop = frame["stop_step"].iloc[0]
+        stops[seed] = None if pd.isna(stop) else int(stop)
+        assert frame["stop_step"].nunique(dropna=False) == 1
+        assert stops[seed] == (None if index is None else frame["step"].iloc[index])
+        expected = [stops[seed] is not None and step >= stops[seed] for step in frame["step"]]
+        assert frame["stopped"].tolist() == expected
+        assert frame["step"].iloc[-1] == SETTINGS["steps"]  # every run trains to the end
+        default = pd.read_csv(tmp_path / "out" / f"seed-{seed}" / "metrics.csv")
+        metric_columns = [c for c in frame if c not in ("stop_step", "stopped")]
+        pd.testing.assert_frame_equal(frame[metric_columns], default[metric_columns])
+    assert stops == {0: 300, 1: 300, 2: None}

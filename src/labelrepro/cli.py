@@ -63,15 +63,46 @@ def cmd_render(args: argparse.Namespace) -> None:
         atomic.write_csv(args.cells_out, cells)
 
 
+#: Written by benchmarks/bench_gpu.py (`make bench-gpu`); `targets` shows its measurements when present.
+GPU_COSTS = "benchmarks/results/gpu_costs.csv"
+
+
+def _span(values: pd.Series) -> str:
+    low, high = values.min(), values.max()
+    return f"{low:.3g}" if low == high else f"{low:.3g}-{high:.3g}"
+
+
+def measured_costs(path: Path) -> dict[str, str]:
+    """Target -> its paper-scale cost measured by bench_gpu.py, for targets measured completely."""
+    if not path.exists():
+        return {}
+    frame = pd.read_csv(path)
+    texts = {}
+    for target, rows in frame[frame["target"] != "loader"].groupby("target"):
+        if not (rows["status"] == "ok").all():
+            continue
+        first = rows.iloc[0]
+        kind = "GPU" if first["device_type"] == "cuda" else "CPU"
+        runs = int(rows["runs"].sum())
+        texts[str(target)] = (
+            f"measured on {first['device']}: {first['target_device_hours']:.3g} {kind}-h "
+            f"({_span(rows['min_per_epoch'])} min/epoch, {runs} run{'s' * (runs != 1)} x "
+            f"{_span(rows['epochs'])} epochs; `make bench-gpu`, {str(first['date'])[:10]})"
+        )
+    return texts
+
+
 def cmd_targets(args: argparse.Namespace) -> None:
+    from labelrepro import paths
     from labelrepro.experiment import load_experiments
 
+    measured = measured_costs(Path(getattr(args, "gpu_costs", None) or paths.REPO_ROOT / GPU_COSTS))
     print("| target | paper element | command | smoke runtime (CPU) | paper-scale cost |")
     print("|---|---|---|---|---|")
     for exp in load_experiments().values():
         print(
             f"| `{exp.name}` | {exp.paper}, {exp.element} | `snakemake --cores all {exp.output}` "
-            f"| {exp.cost['smoke_runtime']} | {exp.cost['paper_cost']} |"
+            f"| {exp.cost['smoke_runtime']} | {measured.get(exp.name, exp.cost['paper_cost'])} |"
         )
 
 

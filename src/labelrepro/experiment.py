@@ -103,8 +103,8 @@ class Run:
     @property
     def id(self) -> str:
         return config_hash(
-            {"trainer": self.trainer, "scale": self.scale, "settings": self.settings,
-             "seeds": list(self.seeds), "inputs": dict(self.inputs)}
+            {"trainer": self.trainer, "revision": TRAINERS[self.trainer].revision, "scale": self.scale,
+             "settings": self.settings, "seeds": list(self.seeds), "inputs": dict(self.inputs)}
         )
 
     @property

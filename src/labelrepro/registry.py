@@ -114,12 +114,15 @@ class Trainer:
     """A trainer: its settings dataclass (validated at parse time) and the module that trains.
 
     `implementation` names a module with a `Run` subclass called `RUN` (labelrepro.engine.loop); it is
-    imported only by `load()`, i.e. inside a training job.
+    imported only by `load()`, i.e. inside a training job. `revision` is part of every run id of the
+    trainer: raise it when a code change alters what runs with unchanged settings compute (e.g. a
+    corrected baseline), so that their stored run folders are not reused.
     """
 
     name: str
     settings: type
     implementation: str
+    revision: int = 1
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.implementation)
@@ -127,9 +130,10 @@ class Trainer:
 
 class TrainerRegistry(Registry[Trainer]):
     def _wrap(self, name: str, obj: Any, declared: dict[str, Any]) -> Trainer:
-        if set(declared) != {"implementation"}:
-            raise TypeError("register a trainer as @TRAINERS.register(name, implementation='module')")
-        return Trainer(name, obj, declared["implementation"])
+        if "implementation" not in declared or set(declared) - {"implementation", "revision"}:
+            raise TypeError("register a trainer as @TRAINERS.register(name, implementation='module'"
+                            "[, revision=N])")
+        return Trainer(name, obj, declared["implementation"], declared.get("revision", 1))
 
 
 TRAINERS = TrainerRegistry("trainer")

@@ -345,7 +345,7 @@ DRY_PAPER="$("$SNAKEMAKE" --profile profiles/slurm -n --config scale=paper 2>&1)
     echo "$DRY_PAPER"
     fail "paper-scale dry run failed"
 }
-grep -q "results/sparsity_fig1/paper/runs/" <<<"$DRY_PAPER" || fail "paper-scale dry run lists no paper-scale training job"
+grep -q "results/runs/paper/sparsity/" <<<"$DRY_PAPER" || fail "paper-scale dry run lists no paper-scale training job"
 log "part 1: paper-scale dry run lists $(grep -c '^ *rule sparsity_train:' <<<"$DRY_PAPER") sparsity_train jobs"
 
 START=$(ctld_log_lines)
@@ -371,7 +371,7 @@ N_TRAIN_LOGGED="$(find .snakemake/slurm_logs -name '*.log' -exec grep -h '^rule 
 # job's CPUs each and, together, for the training jobs' runtimes added up.
 read -r JOB_RUNTIME JOB_CPUS < <(python - <<'EOF'
 import yaml
-with open("workflow/experiments/sparsity_fig1.yaml") as f:
+with open("workflow/experiments/sparsity/sparsity_fig1.yaml") as f:
     res = yaml.safe_load(f)["scales"]["smoke"]["resources"]
 print(int(res["runtime"]), int(res.get("cpus_per_task", 1)))
 EOF
@@ -395,11 +395,11 @@ find .snakemake/slurm_logs -name '*.log' | sed 's/^/    /'
 # 6. Part 2: a SLURM job killed while it trains is resubmitted (retries) and the target completes.
 # ---------------------------------------------------------------------------------------------
 # Slower training cells, only in this copy, so that there is time to cancel the job mid-run.
-cp -p workflow/experiments/sparsity_fig1.yaml "$TMP/sparsity_fig1.yaml"
+cp -p workflow/experiments/sparsity/sparsity_fig1.yaml "$TMP/sparsity_fig1.yaml"
 python - "$SLOW_FACTOR" <<'EOF'
 import sys
 import yaml
-path = "workflow/experiments/sparsity_fig1.yaml"
+path = "workflow/experiments/sparsity/sparsity_fig1.yaml"
 with open(path) as f:
     exp = yaml.safe_load(f)
 settings = exp["scales"]["smoke"]["settings"]
@@ -466,7 +466,7 @@ grep -E "Trying to restart job|has been submitted with SLURM jobid|failed, SLURM
 #    the training rule gets it through --set-resources, which replaces the profile's set-resources,
 #    hence serial=1 again). The trainer itself falls back to the CPU: the GPU is fake.
 # ---------------------------------------------------------------------------------------------
-cp -p "$TMP/sparsity_fig1.yaml" workflow/experiments/sparsity_fig1.yaml
+cp -p "$TMP/sparsity_fig1.yaml" workflow/experiments/sparsity/sparsity_fig1.yaml
 START=$(ctld_log_lines)
 touch -d '-1 second' "$TMP/part3.start"
 log "part 3: snakemake --profile profiles/slurm --set-resources sparsity_train:gpu=1 sparsity_train:serial=1 $TARGET"

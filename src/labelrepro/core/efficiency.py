@@ -13,6 +13,11 @@ records, per epoch, the wall time of its training steps and the peak memory its 
   set size sampled during the training steps (`sample()` after the forward and the backward pass, where
   activations and gradients are held) minus the resident size at the baseline: coarser (it counts
   allocator slack and misses peaks between samples), so CPU ratios are indicative only.
+
+What is timed must not wait for the host: the trainers that use this meter keep their per-step logs
+(loss, accuracy, method logs) as device tensors and read them once after `stop()`, so the only
+synchronisations in the timed region are the meter's own, at `start()` and `stop()`. Ratios compare runs
+of one precision (the ALASCA trainer records it as `precision` in the run's metadata).
 """
 
 from __future__ import annotations

@@ -17,8 +17,13 @@ Variants and their sources
   (2017) as used by ELR/FINE/ALASCA (truck→automobile, bird→airplane, deer→horse, cat↔dog);
   CIFAR-100 flips each fine class to the next fine class of its real superclass.
 * `pair_noise`: LIMIT's CIFAR-10 pair noise (seed 001 §4.2): the same map without dog→cat.
-* `instance_dependent_noise`: the part/instance-dependent generator of Xia et al. (NeurIPS 2020),
-  used by CORES (Cheng et al. 2020) and therefore by ALASCA's instance-dependent experiments.
+* `cores_instance_noise` (model "instance_cores"): the instance-dependent generator that CORES
+  (Cheng et al. 2020; UCSC-REAL/cores `data/utils.py::noisify_instance`) ships and ALASCA copies
+  (`dataset/noise_cifar10.py::noisify_instance`): ONE weight matrix W (D, C) applied to the raw
+  0–255 pixels. ALASCA's instance-dependent columns use it.
+* `instance_dependent_noise` (model "instance"): a per-class variant (one D × C matrix per true class,
+  C × D × C, on L2-normalised features) after Xia et al. (NeurIPS 2020); neither CORES nor ALASCA
+  uses it.
 * `resample_labels_per_step` / `flip_labels_per_step`: seed 003's (Cornacchia et al.) per-SGD-step
   label noise, in its main-text and its Appendix-A reading respectively.
 """
@@ -47,6 +52,8 @@ __all__ = [
     "asymmetric_noise",
     "canonical_spec",
     "cifar100_asymmetric_targets",
+    "cores_instance_noise",
+    "cores_instance_transition",
     "flip_labels_per_step",
     "instance_dependent_noise",
     "no_noise",
@@ -358,9 +365,12 @@ def instance_dependent_noise(
     rate_std: float = 0.1,
     normalize_features: bool = True,
 ) -> torch.Tensor:
-    """Part/instance-dependent label noise of Xia et al. (NeurIPS 2020, "Part-dependent label noise").
+    """Per-class instance-dependent label noise after Xia et al. (NeurIPS 2020, "Part-dependent label
+    noise"), model "instance".
 
-    This is the generator CORES (Cheng et al. 2020) ships and ALASCA (seed 002) says it follows:
+    Not the generator of CORES (Cheng et al. 2020) or ALASCA (seed 002): both ship one shared D × C
+    matrix on raw pixels, which is `cores_instance_noise` (model "instance_cores"). This variant draws
+    one matrix per true class and normalises the features:
 
     1. per-sample flip rates q_i ~ N(rate, rate_std²) truncated to [0, 1];
     2. W ~ N(0, 1) of shape (C, D, C), D the flattened feature dimension;
@@ -369,16 +379,15 @@ def instance_dependent_noise(
 
     Implementation: the flip (prob q_i) and the flip target (Gumbel-max over s, which samples exactly
     softmax(s) and gives the true class, at −∞, probability zero) are drawn separately; the joint law
-    is the one above. All randomness comes from `generator`; unlike the reference code no global RNG
-    is reseeded.
+    is the one above. All randomness comes from `generator`; no global RNG is read or reseeded.
 
     Features: each sample is flattened and, with ``normalize_features=True`` (default), scaled to unit
-    L2 norm, so every score x_i·W[y][:, j] is N(0, 1) whatever the pixel scale or D. The reference code
-    feeds raw 0–255 pixels, whose scores (std ≈ ‖x‖ ~ 10³) make the softmax an arg-max, i.e. a
-    deterministic flip target per sample; per-sample normalisation keeps the target random and
-    feature-dependent, and, unlike dataset-wide standardisation, a sample's noise does not depend on
-    the other samples. ``normalize_features=False`` reproduces the reference's raw behaviour when fed
-    raw pixels. All-zero feature rows stay zero (uniform flip target).
+    L2 norm, so every score x_i·W[y][:, j] is N(0, 1) whatever the pixel scale or D. Raw 0–255 pixels
+    (what CORES/ALASCA feed their generator) give scores of std ≈ ‖x‖ ~ 10⁴, which make the softmax an
+    arg-max, i.e. a deterministic flip target per sample; per-sample normalisation keeps the target
+    random and feature-dependent, and, unlike dataset-wide standardisation, a sample's noise does not
+    depend on the other samples. ``normalize_features=False`` keeps the raw scale. All-zero feature
+    rows stay zero (uniform flip target).
 
     Note: truncation shifts the mean flip rate near the ends of [0, 1] (rate=0 gives E[q] ≈ 0.08
     with rate_std=0.1), as in the original generator; use model "none" for clean labels.
@@ -423,6 +432,106 @@ def instance_dependent_noise(
     target = torch.argmax(scores + gumbel, dim=1)
     noisy = torch.where(u_flip < q, target, labels_cpu)
     return noisy.to(labels.device)
+
+
+_CORES_CHUNK = 2048  # samples per float64 matmul block (2048 × 3072 × 8 B = 50 MB for CIFAR)
+
+
+def cores_instance_transition(
+    features: torch.Tensor, labels: torch.Tensor, flip_rates: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Per-sample transition rows P(ỹ_i = j | x_i, y_i) of the CORES/ALASCA generator, float64 (N, C).
+
+    s_i = x_i · W (features as given, no rescaling; W of shape (D, C) shared by all classes); the true
+    class's score is set to −∞; row_i = q_i · softmax(s_i), then row_i[y_i] = 1 − q_i. So sample i keeps
+    its label with probability exactly 1 − q_i, and a flip goes to class j ≠ y_i with probability
+    ∝ exp(s_ij). Computed on the CPU in float64, in blocks of samples.
+    """
+    n = labels.numel()
+    flat = features.reshape(n, -1)
+    w = weights.detach().cpu().to(torch.float64)
+    if w.dim() != 2 or w.shape[0] != flat.shape[1]:
+        raise ValueError(f"weights must have shape ({flat.shape[1]}, C), got {tuple(w.shape)}")
+    labels_cpu = labels.cpu()
+    q = flip_rates.detach().cpu().to(torch.float64).reshape(n)
+    rows = torch.empty(n, w.shape[1], dtype=torch.float64)
+    for start in range(0, n, _CORES_CHUNK):
+        stop = min(start + _CORES_CHUNK, n)
+        x = flat[start:stop].detach().cpu().to(torch.float64)
+        if not torch.isfinite(x).all():
+            raise ValueError("features must be finite")
+        scores = x @ w
+        own = labels_cpu[start:stop].view(-1, 1)
+        scores.scatter_(1, own, -math.inf)
+        block = q[start:stop, None] * torch.softmax(scores, dim=1)
+        block.scatter_(1, own, (1.0 - q[start:stop]).view(-1, 1))
+        rows[start:stop] = block
+    return rows
+
+
+def _sample_rows(rows: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw of one class per row of probabilities `rows` (N, C) from uniforms u (N,) in
+    [0, 1): class j with cum[j−1] ≤ u·total < cum[j], so a class of probability 0 is never drawn."""
+    cum = rows.cumsum(dim=1)
+    v = (u.to(rows.dtype) * cum[:, -1]).view(-1, 1)
+    return torch.searchsorted(cum, v, right=True).view(-1).clamp_max(rows.shape[1] - 1)
+
+
+def cores_instance_noise(
+    labels: torch.Tensor,
+    features: torch.Tensor,
+    rate: float,
+    num_classes: int,
+    generator: torch.Generator,
+    *,
+    rate_std: float = 0.1,
+) -> torch.Tensor:
+    """Instance-dependent label noise as CORES (Cheng et al. 2020) ships it and ALASCA (seed 002) uses it,
+    model "instance_cores" (UCSC-REAL/cores `data/utils.py::noisify_instance`; jongwooko/ALASCA
+    `dataset/noise_cifar10.py::noisify_instance`, the same code):
+
+    1. per-sample flip rates q_i ~ N(rate, rate_std²) restricted to (0, 1) (the reference rejects draws
+       outside; here the same truncated law by inverse CDF);
+    2. ONE matrix W ~ N(0, 1) of shape (D, C), D the flattened feature dimension, shared by all classes;
+    3. s_i = x_i · W on the features *as given*: the reference feeds the raw 0–255 pixels (our trainers
+       pass the uint8 images as floats); s_i[y_i] = −∞, P_i = q_i·softmax(s_i), P_i[y_i] = 1 − q_i
+       (`cores_instance_transition`); ỹ_i is drawn from P_i.
+
+    The realised flip probability of sample i is exactly q_i, so the expected flip rate is E[q] (= rate
+    unless the truncation bites: rate 0.4 ± 0.1 loses 3·10⁻⁵ of mass). At raw pixel scale the scores
+    differ by thousands, so the flip target is in effect the arg-max of s_i over the other classes: a
+    deterministic function of the image. Scaling the features changes the labels (the pixel scale is
+    the softmax's temperature).
+
+    Randomness, all from `generator` in this order: q (N, float64), W (D × C, float64), one uniform per
+    sample (float64) for the inverse-CDF draw. Unlike the reference, no global RNG is reseeded (it calls
+    ``np.random.seed(0)``); the pixel order of the flattening does not matter in law (W's entries are
+    i.i.d.), so NCHW and the reference's HWC flattening give the same distribution.
+    """
+    num_classes = _check_num_classes(num_classes, minimum=2)
+    labels = _check_labels(labels, num_classes)
+    rate = _check_rate(rate)
+    generator = _check_generator(generator)
+    if isinstance(rate_std, bool) or not isinstance(rate_std, int | float) or not rate_std >= 0:
+        raise ValueError(f"rate_std must be a number >= 0, got {rate_std!r}")
+    if not isinstance(features, torch.Tensor):
+        raise ValueError(f"features must be a torch.Tensor of shape (N, ...), got {type(features).__name__}")
+    n = labels.numel()
+    if features.dim() < 1 or features.shape[0] != n:
+        raise ValueError(
+            f"features must have one row per label: expected shape ({n}, ...), got {tuple(features.shape)}"
+        )
+    if n == 0:
+        return labels.clone()
+    dim = features.reshape(n, -1).shape[1]
+    if dim == 0:
+        raise ValueError("features must have at least one feature per sample")
+
+    q = _truncated_normal(n, rate, float(rate_std), 0.0, 1.0, generator)
+    weights = torch.randn(dim, num_classes, generator=generator, device=generator.device, dtype=torch.float64)
+    u = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64).cpu()
+    rows = cores_instance_transition(features, labels, q, weights)
+    return _sample_rows(rows, u).to(labels.device)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -502,6 +611,7 @@ NOISE_MODELS: dict[str, Callable[..., torch.Tensor]] = {
     "asymmetric": asymmetric_noise,
     "pair": pair_noise,
     "instance": instance_dependent_noise,
+    "instance_cores": cores_instance_noise,
 }
 
 def apply_label_noise(
@@ -517,7 +627,8 @@ def apply_label_noise(
     ``{"model": "symmetric", "rate": 0.5, "allow_true_class": False, "exact_fraction": False}``.
 
     ``dataset`` is needed by "asymmetric" (its class map; its class count must equal num_classes);
-    ``features`` (N, ...) by "instance". "pair" requires num_classes == 10 (CIFAR-10).
+    ``features`` (N, ...) by "instance" and "instance_cores" (the raw images for the latter).
+    "pair" requires num_classes == 10 (CIFAR-10).
     Model "none" returns an int64 copy of `labels`.
     """
     cfg = canonical_spec(spec)
@@ -550,11 +661,15 @@ def apply_label_noise(
                 f"noise model 'pair' is CIFAR-10 pair noise: num_classes must be 10, got {num_classes}"
             )
         return pair_noise(labels, cfg["rate"], generator)
-    # model == "instance"
+    # model == "instance" or "instance_cores"
     if features is None:
         raise ValueError(
-            "noise model 'instance' needs features=: a tensor (N, ...) with one row per label "
+            f"noise model {model!r} needs features=: a tensor (N, ...) with one row per label "
             "(e.g. the training images), which the flip probabilities depend on"
+        )
+    if model == "instance_cores":
+        return cores_instance_noise(
+            labels, features, cfg["rate"], num_classes, generator, rate_std=cfg["rate_std"]
         )
     return instance_dependent_noise(
         labels,

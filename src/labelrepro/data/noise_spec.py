@@ -24,6 +24,8 @@ SPEC_KEYS: dict[str, dict[str, Any]] = {
     "asymmetric": {"rate": None, "exact_fraction": False},
     "pair": {"rate": None},
     "instance": {"rate": None, "rate_std": 0.1, "normalize_features": True},
+    # CORES' (and ALASCA's copy of it) generator: one shared weight matrix on raw pixels.
+    "instance_cores": {"rate": None, "rate_std": 0.1},
 }
 
 _BOOL_KEYS = {"allow_true_class", "exact_fraction", "normalize_features"}

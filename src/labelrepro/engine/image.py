@@ -63,7 +63,8 @@ def load_splits(
         parts[split] = (images, labels)
     images, clean = parts["train"]
     generator = torch.Generator().manual_seed(noise_seed(seed, dataset, label_noise))
-    features = images.flatten(1).float() if label_noise.get("model") == "instance" else None
+    needs_pixels = label_noise.get("model") in ("instance", "instance_cores")  # raw uint8 0-255 images
+    features = images.flatten(1).float() if needs_pixels else None
     noisy = apply_label_noise(
         label_noise, clean, generator, num_classes=info.num_classes, dataset=dataset, features=features
     )

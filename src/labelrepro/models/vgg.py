@@ -28,6 +28,15 @@ model's weights depend only on the run's seed.
 Grouped tails: `make_tail(..., groups=G)` builds G independent copies of blocks [start, 16) fused into one
 module (the first copied block reads the shared input with G·C output channels, later convs use
 `groups=G`, later linears are batched per group). This is exactly G separate networks, but runs as one.
+
+Routed forward: `tail(h, labels=y)` runs every sample through copy y_b only and returns (B, out_features),
+one copy's output per sample (seed 000's per-class heads under a per-head softmax need no other copy).
+Samples are grouped by label and each present copy runs, with views of its slice of the fused weights, on
+its own samples: compute ≈ one copy per sample, parameters still G copies. Batch norm inside the copy
+normalises over that copy's samples in the batch (in training mode), so routed = "each copy applied to the
+sub-batch of its own class", which equals the all-copies forward exactly for BN-free copies (VGG16 d ≤ 3)
+and in evaluation mode, but not for training-mode BN (there the all-copies forward normalises copy g over
+every sample of the batch).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import math
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 NUM_LAYERS = 16
@@ -70,6 +80,7 @@ class GroupedLinear(nn.Module):
         out = torch.einsum("bgi,goi->bgo", xg, self.weight) + self.bias
         return out.reshape(x.shape[0], self.groups * self.out_features)
 
+
     def extra_repr(self) -> str:
         return f"groups={self.groups}, in_features={self.in_features}, out_features={self.out_features}"
 
@@ -99,6 +110,37 @@ class ConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.relu(self.bn(self.conv(x))))
+
+    def group_parameters(self, groups: int) -> list[tuple[torch.Tensor, ...]]:
+        """Per copy: views of its conv weight and bias and BN weight and bias (`unbind`, whose backward is
+        one stack: indexing each copy separately would allocate a full-size gradient per copy)."""
+        conv, bn = self.conv, self.bn
+        o = self._out_per_group
+        return list(zip(conv.weight.view(groups, o, *conv.weight.shape[1:]).unbind(0),
+                        conv.bias.view(groups, o).unbind(0), bn.weight.view(groups, o).unbind(0),
+                        bn.bias.view(groups, o).unbind(0), strict=True))
+
+    def forward_group(self, x: torch.Tensor, g: int, params: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Copy g alone on x (the shared input for the first copied block, else copy g's own activation),
+        with `params` = `group_parameters(...)[g]`. In training mode BN normalises over the samples in x and
+        updates copy g's slice of the running statistics in place; the caller counts
+        `num_batches_tracked` (once per routed forward, as the fused forward does)."""
+        weight, bias, bn_weight, bn_bias = params
+        bn, rows = self.bn, slice(g * self._out_per_group, (g + 1) * self._out_per_group)
+        h = F.conv2d(x, weight, bias, padding=self.conv.padding)
+        tracked = bn.num_batches_tracked
+        momentum = bn.momentum if bn.momentum is not None else 1.0 / (float(tracked) + 1.0)  # type: ignore[arg-type]
+        h = F.batch_norm(
+            h,
+            bn.running_mean[rows] if bn.running_mean is not None else None,
+            bn.running_var[rows] if bn.running_var is not None else None,
+            bn_weight,
+            bn_bias,
+            bn.training or bn.running_mean is None,
+            momentum,
+            bn.eps,
+        )
+        return self.pool(self.relu(h))
 
 
 class LinearBlock(nn.Module):
@@ -136,6 +178,7 @@ class LinearBlock(nn.Module):
         self.dropout: nn.Module = nn.Dropout(dropout) if hidden and dropout > 0 else nn.Identity()
         self._fan_in = in_features
         self._init_std = init_std
+        self._out_per_group = out_features
 
     def reset_parameters(self, generator: torch.Generator | None) -> None:
         std = self._init_std if self._init_std is not None else math.sqrt(2.0 / self._fan_in)
@@ -144,6 +187,16 @@ class LinearBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.relu(self.linear(self.flatten(self.pool(x)))))
+
+    def group_parameters(self, groups: int) -> list[tuple[torch.Tensor, ...]]:
+        """Per copy: views of its weight and bias (of a `GroupedLinear`, or rows of a shared-input linear)."""
+        o, w = self._out_per_group, self.linear.weight
+        weights = w.unbind(0) if w.dim() == 3 else w.view(groups, o, w.shape[1]).unbind(0)
+        return list(zip(weights, self.linear.bias.view(groups, o).unbind(0), strict=True))
+
+    def forward_group(self, x: torch.Tensor, g: int, params: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Copy g alone on x, with `params` = `group_parameters(...)[g]`."""
+        return self.dropout(self.relu(F.linear(self.flatten(self.pool(x)), *params)))
 
 
 def _build_blocks(
@@ -187,17 +240,50 @@ def _build_blocks(
 class VGGTail(nn.Module):
     """A freshly initialised copy of VGG16 blocks [start, 16), possibly G copies fused (see module doc).
 
-    Output: (B, groups·out_features), group-major (group g owns columns [g·out, (g+1)·out)).
+    `tail(h)`: (B, groups·out_features), group-major (group g owns columns [g·out, (g+1)·out)).
+    `tail(h, labels=y)` (G > 1): (B, out_features), sample b through copy y_b only (routed, module doc).
     """
+
+    supports_routing = True
 
     def __init__(self, start: int, layers: nn.ModuleList, groups: int, out_features: int):
         super().__init__()
         self.start, self.layers, self.groups, self.out_features = start, layers, groups, out_features
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is not None:
+            return self._forward_routed(h, labels)
         for layer in self.layers:
             h = layer(h)
         return h
+
+    def _forward_routed(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.groups == 1:
+            raise ValueError("a routed forward needs a grouped tail (groups > 1)")
+        b = h.shape[0]
+        if len(self.layers) == 1:
+            # One shared-input layer (d = 1): all G outputs are one matmul; selecting is cheaper than routing.
+            out = self.layers[0](h).reshape(b, self.groups, self.out_features)
+            return out[torch.arange(b, device=h.device), labels]
+        order = torch.argsort(labels, stable=True)
+        counts = torch.bincount(labels, minlength=self.groups).tolist()  # one host sync per forward
+        chunks = h[order].split(counts)
+        params = [layer.group_parameters(self.groups) for layer in self.layers]
+        outs = []
+        for g, chunk in enumerate(chunks):
+            if chunk.shape[0] == 0:
+                continue
+            for layer, layer_params in zip(self.layers, params, strict=True):
+                chunk = layer.forward_group(chunk, g, layer_params[g])
+            outs.append(chunk)
+        if self.training:
+            for layer in self.layers:
+                if isinstance(layer, ConvBlock) and layer.bn.num_batches_tracked is not None:
+                    layer.bn.num_batches_tracked.add_(1)
+        sorted_out = torch.cat(outs)
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(b, device=h.device)
+        return sorted_out[inverse]
 
 
 class VGG16(nn.Module):

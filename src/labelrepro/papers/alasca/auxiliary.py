@@ -10,8 +10,11 @@ Architectures, for a stage with C_k channels (64, 128, 256 for stages 1, 2, 3 of
 the downsampling factor k = 8, 4, 2 that takes the stage's resolution (32, 16, 8 for 32×32 inputs) to
 the last stage's 4×4:
 
-* ``"mlp"``: global average pool → Linear(C_k, 512) → ReLU → Linear(512, classes). The paper only says
-  "2 layers MLP"; the hidden width 512 (the backbone's feature width) is our choice.
+* ``"mlp"`` (official code's `SDResNet_mlp`, models/ResNet_cifar.py): 1×1 conv C_k → 512 (no bias) + BN +
+  ReLU at the stage's full resolution, global average pool, linear — a per-pixel 2-layer MLP ("2 layers
+  MLP", §4.3), pooled between its layers. That file's forward has the AC calls commented out and
+  train_cifar.py never builds it, so the layers come from its constructor. Option ``mlp_pool="before"``
+  (this project's earlier design): pool → Linear(C_k, 512) → ReLU → Linear, nearly free in memory/time.
 * ``"bottleneck"`` (official code, see OFFICIAL_CODE_FACTS): 1×1 conv → 128 + BN + ReLU; k×k conv with
   stride k (128 → 128) + BN + ReLU; 1×1 conv → 512 + BN + ReLU; global average pool; linear.
 * ``"residual"`` (our design; the paper gives no details): one post-activation basic block from C_k to
@@ -39,6 +42,7 @@ from torch import nn
 from labelrepro.models.resnet_cifar import ResNetCifar, torch_default_init_
 
 AcType = Literal["mlp", "bottleneck", "residual"]
+MlpPool = Literal["after", "before"]
 AC_TYPES: tuple[str, ...] = get_args(AcType)
 AC_WIDTH = 512  # feature width before each AC's final linear layer at w = 64 (= the last-stage width 8w)
 BOTTLENECK_WIDTH = 128  # the bottleneck's inner width at w = 64 (2w)
@@ -50,7 +54,21 @@ def downsample_factor(position: int, num_stages: int = 4) -> int:
 
 
 class MlpAC(nn.Module):
-    """2-layer MLP on the globally average-pooled stage output."""
+    """Official MLP AC: 1×1 conv → `hidden` + BN + ReLU at full resolution, global average pool, linear."""
+
+    def __init__(self, in_ch: int, num_classes: int, hidden: int = AC_WIDTH):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_ch, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)
+        )
+        self.linear = nn.Linear(hidden, num_classes)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.body(h).mean(dim=(2, 3)))
+
+
+class PooledMlpAC(nn.Module):
+    """2-layer MLP on the globally average-pooled stage output (``mlp_pool="before"``)."""
 
     def __init__(self, in_ch: int, num_classes: int, hidden: int = AC_WIDTH):
         super().__init__()
@@ -108,13 +126,23 @@ class ResidualAC(nn.Module):
 
 
 def make_ac(
-    ac_type: AcType, in_ch: int, num_classes: int, position: int, base_width: int = 64
+    ac_type: AcType,
+    in_ch: int,
+    num_classes: int,
+    position: int,
+    base_width: int = 64,
+    mlp_pool: MlpPool = "after",
 ) -> nn.Module:
     """One AC of `ac_type` for a stage with `in_ch` channels at (1-based) stage `position`; inner widths
-    are 8w (AC_WIDTH at w = 64) and, for the bottleneck, 2w (BOTTLENECK_WIDTH at w = 64)."""
+    are 8w (AC_WIDTH at w = 64) and, for the bottleneck, 2w (BOTTLENECK_WIDTH at w = 64). `mlp_pool`:
+    where the MLP AC pools ("after" its hidden layer, official; "before" it)."""
     out_ch = AC_WIDTH * base_width // 64
     if ac_type == "mlp":
-        return MlpAC(in_ch, num_classes, hidden=out_ch)
+        if mlp_pool == "after":
+            return MlpAC(in_ch, num_classes, hidden=out_ch)
+        if mlp_pool == "before":
+            return PooledMlpAC(in_ch, num_classes, hidden=out_ch)
+        raise ValueError(f"unknown mlp_pool {mlp_pool!r}; expected 'after' or 'before'")
     if ac_type == "bottleneck":
         width = BOTTLENECK_WIDTH * base_width // 64
         return BottleneckAC(in_ch, num_classes, downsample_factor(position), width=width, out_ch=out_ch)
@@ -137,6 +165,7 @@ class ResNetWithACs(nn.Module):
         ac_type: AcType = "bottleneck",
         positions: tuple[int, ...] = (1, 2, 3),
         generator: torch.Generator | None = None,
+        mlp_pool: MlpPool = "after",
     ):
         super().__init__()
         if ac_type not in AC_TYPES:
@@ -148,7 +177,8 @@ class ResNetWithACs(nn.Module):
         self.ac_type = ac_type
         self.positions = positions
         self.acs = nn.ModuleList(
-            make_ac(ac_type, backbone.stage_channels[p - 1], backbone.num_classes, p, backbone.base_width)
+            make_ac(ac_type, backbone.stage_channels[p - 1], backbone.num_classes, p, backbone.base_width,
+                    mlp_pool)
             for p in positions
         )
         # The backbone was initialised by its own constructor; only the fresh ACs are drawn here.

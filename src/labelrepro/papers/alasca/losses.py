@@ -2,18 +2,25 @@
 
 Notation follows the paper: L classes, logits f(x) ∈ R^L, S the softmax, ℓ the cross-entropy.
 
-* Label smoothing, Section 2.2: y^LS = (1 − α)·y + (α/L)·1_L — the label keeps 1 − α + α/L. The official
-  code instead puts 1 − α on the label and α/(L − 1) on every other class; both are available
-  (``form="paper"`` (default) / ``form="official"``). They coincide after re-parametrising
+* Label smoothing, Section 2.2: y^LS = (1 − α)·y + (α/L)·1_L — the label keeps 1 − α + α/L (also the
+  official code's LS baseline, `losses/distill.py` `LabelSmoothingLoss`). The official AC target
+  (`losses/ALASCA.py` `NLLLoss`) instead puts 1 − α on the label and α/(L − 1) on every other class; both
+  are available (``form="paper"`` (default) / ``form="official"``). They coincide after re-parametrising
   α_official = α_paper·(L − 1)/L.
 * Ω(f), Eq. 1: Ω(f) = L·log Σ_i e^{f_i} − Σ_i f_i, the regulariser that LS adds to CE
   (ℓ(f, y^LS) = (1 − α)·ℓ(f, y) + (α/L)·Ω(f), since ℓ(f, 1_L) = Ω(f)). Ω ≥ L·log L, with equality
   iff all logits are equal.
 * ALS, Eq. 2: ℓ^ALS_α̃(f, y) = (1 − α̃(x))·ℓ(f, y) + α̃(x)·Ω(f) with α̃(x) = 1 − S(f(x))_y, i.e. one minus
   the confidence in the given label (Algorithm 1 line 4 replaces f(x) by the sharpened EMA t_i/τ).
-  Eq. 2 as printed weighs Ω by α̃, not α̃/L as the LS identity above would; ``form="eq2"`` (default)
-  follows Eq. 2 literally, ``form="ls_paper"`` is CE against y^LS with per-sample α̃ (Ω weight α̃/L) and
-  ``form="ls_official"`` is CE against the official target (1 − α̃ on the label, α̃/(L − 1) elsewhere).
+  Eq. 2 as printed weighs Ω by α̃, not α̃/L as the LS identity above would, so it is L× stronger:
+  for a clean sample with α̃ = 0.1 and L = 10 the optimal probability of its label is 1/(1 + (L − 1)α̃)
+  ≈ 0.53 under Eq. 2 (Ω = −Σ_i log S(f)_i, so Eq. 2 is CE against the unnormalised target 1 on y, α̃
+  elsewhere) but 1 − α̃ = 0.90 under the official code. ``form="ls_official"`` (default) is CE against the
+  official target (1 − α̃ on the label, α̃/(L − 1) elsewhere; `losses/ALASCA.py`, where the variable
+  `alpha` is the confidence 1 − α̃), ``form="eq2"`` follows Eq. 2 literally and ``form="ls_paper"`` is CE
+  against y^LS with per-sample α̃ (Ω weight α̃/L).
+* Warm-up (official code, not in the paper): α̃ is multiplied by min(1, epoch / 30) for the 0-based
+  epoch, i.e. the AC loss is plain CE in epoch 0 and fully adaptive from epoch 30 (`smoothing_warmup`).
 * α̃ is a per-sample *weight*: it is detached everywhere, so no gradient flows through the confidence
   (the paper treats it as the smoothing factor of LS, a constant of the target).
 * Algorithm 1 total loss: 𝓛(f_Θ0(x), y) + λ·Σ_k mean_i ℓ^ALS_α̃(x_i)(f_Θk(x_i), y_i), λ = 2. Line 5
@@ -38,6 +45,7 @@ import torch.nn.functional as F
 
 UlsForm = Literal["paper", "official"]
 AlsForm = Literal["eq2", "ls_paper", "ls_official"]
+DEFAULT_ALS_FORM: AlsForm = "ls_official"  # the official code's AC target
 Reduction = Literal["mean", "sum", "none"]
 
 cross_entropy = F.cross_entropy  # the base loss 𝓛 of the main head (Standard), for the method table
@@ -121,18 +129,26 @@ def instantaneous_smoothing_factor(logits: torch.Tensor, y: torch.Tensor) -> tor
     return adaptive_smoothing_factor(torch.softmax(logits.detach(), dim=1), y)
 
 
+def smoothing_warmup(epoch: int | None, warmup_epochs: int) -> float:
+    """The official code's ramp of the adaptive smoothing: min(1, epoch / warmup_epochs) for the 0-based
+    epoch (constant within an epoch; it multiplies α̃). 1 when warmup_epochs = 0 or epoch is None."""
+    if epoch is None or warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, epoch / warmup_epochs)
+
+
 def adaptive_label_smoothing_loss(
     logits: torch.Tensor,
     y: torch.Tensor,
     alpha: float | torch.Tensor,
-    form: AlsForm = "eq2",
+    form: AlsForm = DEFAULT_ALS_FORM,
     reduction: Reduction = "mean",
 ) -> torch.Tensor:
     """ALS with per-sample smoothing α̃ (B,) (or a scalar); α̃ is detached (a weight, not a path).
 
-    ``"eq2"`` (default): (1 − α̃)·ℓ(f, y) + α̃·Ω(f), Eq. 2 as printed.
+    ``"ls_official"`` (default): ℓ against 1 − α̃ on the label and α̃/(L − 1) elsewhere (official code).
+    ``"eq2"``: (1 − α̃)·ℓ(f, y) + α̃·Ω(f), Eq. 2 as printed (L× the Ω weight of label smoothing).
     ``"ls_paper"``: ℓ(f, (1 − α̃)·y + α̃/L·1_L) = (1 − α̃)·ℓ(f, y) + (α̃/L)·Ω(f) (Section 3.1 identity).
-    ``"ls_official"``: ℓ against 1 − α̃ on the label and α̃/(L − 1) elsewhere (official code).
     """
     a = _alpha_column(alpha, logits).squeeze(1)
     if form == "eq2":
@@ -217,7 +233,7 @@ def alasca_loss(
     base_loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     alpha: float | torch.Tensor,
     lam: float = 2.0,
-    form: AlsForm = "eq2",
+    form: AlsForm = DEFAULT_ALS_FORM,
 ) -> torch.Tensor:
     """Algorithm 1 lines 5–6: 𝓛(f_Θ0, y) + λ·Σ_k mean_i ℓ^ALS_α̃(f_Θk(x_i), y_i).
 

@@ -4,18 +4,20 @@ A method declares once what the rest of the package reads: its name (the experim
 its table row label(s) (Table 3's baselines, Table 4's component rows), whether the network carries
 auxiliary classifiers (`has_acs`) and whether the smoothing factor comes from the EMA confidence
 (`uses_ema`). Its `objective` builds the loss of one minibatch (Algorithm 1 and Section 4.3; α̃ = 1 −
-confidence in the given label, from the main head, detached):
+confidence in the given label, from the main head, detached, scaled by min(1, epoch / `als_warmup_epochs`);
+"ALS" is the loss of `als_form`, by default the official code's target 1 − α̃ on the label, α̃/(L − 1)
+elsewhere):
 
 ===========  ==========================================================================================
 standard     CE on the main head, no ACs.
 uls          CE against the uniformly smoothed target (α = `uls_alpha`) on the main head, no ACs.
 uls_ac       CE on the main head + λ·Σ_k ULS on the ACs ("ULS + AC").
-als          ALS (Eq. 2) on the main head with the instantaneous α̃ = 1 − S(f(x))_y, no ACs.
+als          ALS on the main head with the instantaneous α̃ = 1 − S(f(x))_y (Eq. 2's α̃), no ACs.
 als_ac       CE on the main head + λ·Σ_k ALS on the ACs, instantaneous α̃ ("ALS + AC").
 als_ema      ALS on the main head with the EMA confidence α̃ = 1 − S(t/τ)_y, no ACs ("+ EMA").
 alasca       CE on the main head + λ·Σ_k ALS on the ACs with EMA confidence (Algorithm 1).
-har          HAR (Cao et al. 2021): CE stage, then a fresh network with adaptive Jacobian penalty.
-cdr          CDR (Xia et al. 2021): CE with the gradients of non-critical weights masked each step.
+har          HAR (Cao et al. 2021): CE on a half, class strengths from the other, then BN-gradient penalty.
+cdr          CDR (Xia et al. 2021): CE; non-critical gradients zeroed (global |w·g| rank), rest × (1 − τ).
 ===========  ==========================================================================================
 
 The trainer (`labelrepro.papers.alasca.trainer`) calls three hooks per run and batch: `stage1_epochs`
@@ -46,7 +48,7 @@ H = lazy_import("labelrepro.papers.alasca.har")
 C = lazy_import("labelrepro.papers.alasca.cdr")
 
 #: (loss to back-propagate, per-sample α̃ or None, per-sample-mean logs for the epoch's row).
-BatchLoss = tuple["torch.Tensor", "torch.Tensor | None", dict[str, float]]
+BatchLoss = tuple["torch.Tensor", "torch.Tensor | None", dict[str, "torch.Tensor | float"]]
 
 
 class Method:
@@ -172,16 +174,38 @@ class UniformLabelSmoothingOnACs(Method):
 
 
 class _AdaptiveSmoothing(Method):
-    """ALS with α̃ from the main head: instantaneous (Eq. 2) or the EMA confidence (Algorithm 1)."""
+    """ALS with α̃ from the main head: instantaneous (Eq. 2) or the EMA confidence (Algorithm 1), ramped
+    in as the official code does: α̃·min(1, epoch / `als_warmup_epochs`) for the 0-based epoch."""
+
+    def loss(
+        self,
+        run: AlascaRun,
+        main: torch.Tensor,
+        acs: Sequence[torch.Tensor],
+        feats: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        index: torch.Tensor,
+    ) -> BatchLoss:
+        """The objective at the run's current epoch (`run.position`, 0-based), for the warm-up."""
+        loss, alpha = self.objective(run.settings, main, acs, labels, index, run.ema, epoch=run.position)
+        return loss, alpha, {}
 
     def smoothing_factor(
-        self, main32: torch.Tensor, labels: torch.Tensor, index: torch.Tensor, ema: EmaConfidence | None
+        self,
+        settings: AlascaSettings,
+        main32: torch.Tensor,
+        labels: torch.Tensor,
+        index: torch.Tensor,
+        ema: EmaConfidence | None,
+        epoch: int | None,
     ) -> torch.Tensor:
         if self.uses_ema:
             assert ema is not None
             ema.update(index, main32)  # Algorithm 1 line 3, before α̃ (line 4)
-            return ema.smoothing_factor(index, labels)
-        return L.instantaneous_smoothing_factor(main32, labels)  # Eq. 2
+            alpha = ema.smoothing_factor(index, labels)
+        else:
+            alpha = L.instantaneous_smoothing_factor(main32, labels)  # Eq. 2
+        return alpha * L.smoothing_warmup(epoch, settings.als_warmup_epochs)
 
 
 class _AdaptiveSmoothingOnMain(_AdaptiveSmoothing):
@@ -195,9 +219,11 @@ class _AdaptiveSmoothingOnMain(_AdaptiveSmoothing):
         labels: torch.Tensor,
         index: torch.Tensor,
         ema: EmaConfidence | None,
+        epoch: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`epoch` (0-based) drives the smoothing warm-up; None: after it (factor 1)."""
         main32 = main.float()
-        alpha = self.smoothing_factor(main32, labels, index, ema)
+        alpha = self.smoothing_factor(settings, main32, labels, index, ema, epoch)
         return L.adaptive_label_smoothing_loss(main32, labels, alpha, form=settings.als_form), alpha
 
 
@@ -214,10 +240,12 @@ class _AdaptiveSmoothingOnACs(_AdaptiveSmoothing):
         labels: torch.Tensor,
         index: torch.Tensor,
         ema: EmaConfidence | None,
+        epoch: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`epoch` (0-based) drives the smoothing warm-up; None: after it (factor 1)."""
         main32 = main.float()
         acs32 = [a.float() for a in acs]
-        alpha = self.smoothing_factor(main32, labels, index, ema)
+        alpha = self.smoothing_factor(settings, main32, labels, index, ema, epoch)
         loss = L.alasca_loss(main32, acs32, labels, L.cross_entropy, alpha, settings.lam, settings.als_form)
         return loss, alpha
 
@@ -249,14 +277,22 @@ class Alasca(_AdaptiveSmoothingOnACs):
 
 @method("har")
 class Har(_CrossEntropy):
-    """HAR: CE for `har_stage1_epochs`, then a fresh network on CE + λ·mean_i τ_i R_i (the trainer computes
-    τ from the stage-1 network at the boundary and keeps it in `run.strengths`)."""
+    """HAR (kaidic/HAR): stage 1 trains a fresh network with CE on the fit part of the training set; the
+    trainer then sets `run.strengths` to the per-class strengths s_c from its held-out class errors; stage
+    2 trains a fresh network on CE + har_lam · mean_i s_{ỹ_i} Σ_l ‖∂CE/∂x̂_l[i]‖ (see
+    labelrepro.papers.alasca.har)."""
 
     table3_label = "HAR"
+    #: the trainer exposes the normalised outputs of the residual blocks' batch norms (HAR's penalty)
+    exposes_bn_outputs: ClassVar[bool] = True
 
     def check(self, settings: AlascaSettings) -> None:
         if settings.har_stage1_epochs < 1:
-            raise ValueError("HAR needs har_stage1_epochs >= 1 (its first stage estimates the uncertainty)")
+            raise ValueError("HAR needs har_stage1_epochs >= 1 (its first stage estimates the class errors)")
+        if not 0.0 < settings.har_heldout_fraction < 1.0:
+            raise ValueError(f"har_heldout_fraction must lie in (0, 1), got {settings.har_heldout_fraction}")
+        if settings.har_power < 0 or settings.har_count_power < 0:
+            raise ValueError("har_power and har_count_power must be >= 0")
 
     def stage1_epochs(self, settings: AlascaSettings) -> int:
         return settings.har_stage1_epochs
@@ -270,23 +306,26 @@ class Har(_CrossEntropy):
         labels: torch.Tensor,
         index: torch.Tensor,
     ) -> BatchLoss:
+        normalised = H.take_normalised_outputs(run.phase.net)  # released from the modules in both stages
         strengths = run.strengths
         if strengths is None:  # stage 1: CE
             return super().loss(run, main, acs, feats, labels, index)
-        projection = H.gaussian_projection(main.shape, run.projection_gen, run.device)
-        loss, penalty = H.har_loss(main.float(), labels, feats, strengths[index], projection,
-                                   run.settings.har_lam)
-        return loss, None, {"har_penalty": penalty.item()}
+        loss, penalty = H.har_loss(main.float(), labels, normalised, strengths, run.settings.har_lam)
+        return loss, None, {"har_penalty": penalty}
 
 
 @method("cdr")
 class Cdr(_CrossEntropy):
-    """CDR: CE, with the gradients of the non-critical weights zeroed before each step."""
+    """CDR (xiaoboxia/CDR): CE; before each step the gradients of the 2-D/4-D parameters are masked to the
+    critical entries (one global ranking of |w·g|) and scaled by (1 − τ) (labelrepro.papers.alasca.cdr)."""
 
     table3_label = "CDR"
 
-    def after_backward(self, run: AlascaRun) -> dict[str, float]:
-        return {"cdr_masked": C.mask_noncritical_gradients_(run.phase.net, run.clip_rate)}
+    def after_backward(self, run: AlascaRun) -> dict[str, torch.Tensor | float]:
+        settings = run.settings
+        masked = C.mask_noncritical_gradients_(run.phase.net, run.clip_rate, settings.cdr_ranking,
+                                               settings.cdr_rescale)
+        return {"cdr_masked": masked}
 
 
 def table_order() -> list[str]:

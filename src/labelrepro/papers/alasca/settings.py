@@ -14,7 +14,9 @@ from labelrepro.registry import TRAINERS
 AC_TYPES = ("mlp", "bottleneck", "residual")
 
 
-@TRAINERS.register("alasca", implementation="labelrepro.papers.alasca.trainer")
+# revision 2: instance noise, ALS form and warm-up, MLP AC, HAR and CDR as the authors' code
+# (docs/decisions.md)
+@TRAINERS.register("alasca", implementation="labelrepro.papers.alasca.trainer", revision=2)
 @dataclass(frozen=True, kw_only=True)
 class AlascaSettings(OptimSettings):
     """Hyperparameters of one ALASCA-paper run (paper values in workflow/experiments/alasca/)."""
@@ -27,17 +29,28 @@ class AlascaSettings(OptimSettings):
     test_subset: int = 0
     ac_type: Literal["mlp", "bottleneck", "residual"] = "bottleneck"
     ac_positions: Literal["third", "all"] = "all"
+    # MLP AC: "after" = official SDResNet_mlp (1×1 conv → 8w + BN + ReLU at full resolution, pool, linear);
+    # "before" = pool first, then Linear → 8w, ReLU, Linear (this project's earlier design)
+    mlp_ac_pool: Literal["after", "before"] = "after"
     lam: float = 2.0
     beta: float = 0.7
     tau: float = 1.0 / 3.0
     uls_alpha: float = 0.5
-    als_form: Literal["eq2", "ls_paper", "ls_official"] = "eq2"
+    als_form: Literal["eq2", "ls_paper", "ls_official"] = "ls_official"  # official AC target
+    als_warmup_epochs: int = 30  # official: α̃·min(1, epoch/30); 0 = no warm-up (the paper's Algorithm 1)
     ensemble_heads: Literal["all", "main_and_last"] = "all"
     ensemble_combine: Literal["logits", "probs"] = "logits"
-    har_lam: float = 0.01
+    # HAR (kaidic/HAR; docs/decisions.md): reg_weight (README command), weight_est.py's powers,
+    # utils.split_dataset's halves, cifar_hetero_est.py's --epochs
+    har_lam: float = 10.0
     har_power: float = 0.6
-    har_stage1_epochs: int = 1
+    har_count_power: float = 0.4
+    har_heldout_fraction: float = 0.5
+    har_stage1_epochs: int = 120
+    # CDR (xiaoboxia/CDR main.py::train_one_step): τ = noise rate, one global ranking, kept grads × (1 − τ)
     cdr_clip_rate: float | None = None
+    cdr_ranking: Literal["global", "per_tensor"] = "global"
+    cdr_rescale: bool = True
     report_last_epochs: int = 1
     augment: dict[str, Any] = field(default_factory=dict)
     amp: bool = True
@@ -56,6 +69,8 @@ class AlascaSettings(OptimSettings):
             raise ValueError(f"ac_type must be one of {AC_TYPES}")
         if not 0.0 <= self.uls_alpha <= 1.0:
             raise ValueError(f"uls_alpha must lie in [0, 1], got {self.uls_alpha}")
+        if self.als_warmup_epochs < 0:
+            raise ValueError(f"als_warmup_epochs must be >= 0, got {self.als_warmup_epochs}")
         if self.lam < 0 or self.har_lam < 0:
             raise ValueError("lam and har_lam must be >= 0")
         method.check(self)

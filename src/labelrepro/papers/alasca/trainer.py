@@ -17,6 +17,7 @@ one epoch per unit, HAR's two stages inside the same run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from typing import Any
@@ -25,9 +26,11 @@ import torch
 
 from labelrepro.core.efficiency import EfficiencyMeter
 from labelrepro.core.seeding import make_generator
+from labelrepro.data.vision import BatchAugment, DeviceBatchLoader, DeviceDataset
 from labelrepro.engine import image as supervised
 from labelrepro.engine.job import Job
 from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.optim import build_optimizer, build_scheduler
 from labelrepro.models.resnet_cifar import ResNetCifar, resnet34_cifar
 from labelrepro.papers.alasca import har
 from labelrepro.papers.alasca import losses as als
@@ -61,9 +64,12 @@ def build_network(settings: Settings, num_classes: int, seed: int) -> Network:
     """ResNet-34 (+ ACs) initialised from the run's seed: every method starts from the same backbone."""
     generator = make_generator(seed, "init")
     backbone = resnet34_cifar(num_classes, generator=generator, base_width=settings.base_width)
+    if getattr(METHODS[settings.method], "exposes_bn_outputs", False):  # HAR's penalised tensors
+        har.expose_block_normalised_outputs_(backbone)
     if not settings.has_acs:
         return Network(backbone, torch.nn.ModuleList(), ())
-    with_acs = ResNetWithACs(backbone, settings.ac_type, AC_POSITIONS[settings.ac_positions], generator)
+    with_acs = ResNetWithACs(backbone, settings.ac_type, AC_POSITIONS[settings.ac_positions], generator,
+                             mlp_pool=settings.mlp_ac_pool)
     return Network(backbone, with_acs.acs, with_acs.positions)
 
 
@@ -91,22 +97,67 @@ def evaluate(net: Network, settings: Settings, splits: supervised.Splits) -> dic
 
 
 @torch.no_grad()
-def har_strengths(net: Network, settings: Settings, splits: supervised.Splits) -> torch.Tensor:
-    """HAR's per-sample τ_i from the stage-1 model: (1 − p(ỹ_i|x_i))^power normalised to mean 1."""
+def har_strengths(net: Network, settings: Settings, splits: supervised.Splits,
+                  heldout: torch.Tensor) -> torch.Tensor:
+    """HAR's per-class strengths s_c (`weight_est.py`) from the stage-1 network's class errors on the
+    held-out part of the training set (given labels) and the class counts of the whole training set."""
     net.eval()
-    uncertainty = torch.empty(len(splits.train), device=splits.train.images.device)
-    for index, images, labels in supervised.eval_batches(splits.train, settings.eval_batch_size):
-        with supervised.autocast(index.device, settings.amp):
-            main, _, _ = net(supervised.to_input(images, settings.channels_last))
-        uncertainty[index] = har.label_uncertainty(torch.softmax(main.float(), dim=1), labels)
-    return har.adaptive_strengths(uncertainty, settings.har_power)
+    train = splits.train
+    heldout = heldout.to(train.device)
+    preds = torch.empty(len(heldout), dtype=torch.int64, device=train.device)
+    for start in range(0, len(heldout), settings.eval_batch_size):
+        index = heldout[start:start + settings.eval_batch_size]
+        with supervised.autocast(train.device, settings.amp):
+            main, _, _ = net(supervised.to_input(train.images[index], settings.channels_last))
+        preds[start:start + len(index)] = main.float().argmax(-1)
+    error = har.heldout_class_error(preds, train.labels[heldout], splits.num_classes)
+    counts = torch.bincount(train.labels, minlength=splits.num_classes)
+    strengths = har.class_strengths(error, counts, settings.har_power, settings.har_count_power)
+    return strengths.to(train.device)
+
+
+class SubsetBatches(DeviceBatchLoader):
+    """Shuffled, augmented batches of only the positions `subset` of `dataset` (HAR's fit half), without
+    copying the images; the yielded indices are positions in the whole dataset."""
+
+    def __init__(self, dataset: DeviceDataset, subset: torch.Tensor, batch_size: int,
+                 generator: torch.Generator, augment: BatchAugment | None = None) -> None:
+        super().__init__(dataset, batch_size, generator, shuffle=True, drop_last=False, augment=augment)
+        self.subset = subset.to(dataset.device)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.subset) / self.batch_size)
+
+    def _epoch_order(self) -> torch.Tensor:
+        assert self.generator is not None
+        perm = torch.randperm(len(self.subset), generator=self.generator, device=self.generator.device)
+        return self.subset[perm.to(self.subset.device)]
+
+
+class _SubsetStage(supervised.Stage):
+    """A training stage on the positions `subset` of the training set only (HAR's stage 1 on its fit
+    part): the same network, optimiser and schedule as `supervised.Stage`, fewer batches per epoch."""
+
+    def __init__(self, net: torch.nn.Module, settings: Settings, splits: supervised.Splits, seed: int,
+                 epochs: int, subset: torch.Tensor) -> None:
+        stage_settings = dataclasses.replace(settings, epochs=epochs)
+        self.net = net
+        self.optimizer = build_optimizer(stage_settings, net.parameters())
+        self.batches = SubsetBatches(
+            splits.train, subset, settings.batch_size, supervised.data_generator(seed),
+            supervised.augmentation(settings.augment, settings.dataset),
+        )
+        self.scheduler = build_scheduler(stage_settings, self.optimizer, len(self.batches))
 
 
 def new_stage(settings: Settings, splits: supervised.Splits, seed: int, device: torch.device,
-              epochs: int) -> supervised.Stage:
-    """Network (+ ACs), optimiser and schedule of one training stage (HAR has two; the others one)."""
+              epochs: int, subset: torch.Tensor | None = None) -> supervised.Stage:
+    """Network (+ ACs), optimiser and schedule of one training stage (HAR has two; the others one);
+    `subset`: train on those positions of the training set only."""
     net = supervised.prepare_model(build_network(settings, splits.num_classes, seed), device,
                                    settings.channels_last)
+    if subset is not None:
+        return _SubsetStage(net, settings, splits, seed, epochs, subset)
     return supervised.Stage(net, settings, splits, seed, epochs)
 
 
@@ -123,12 +174,15 @@ class AlascaRun(Run):
         self.method: Method = METHODS[settings.method]
         self.stage1 = self.method.stage1_epochs(settings)
         self.total = self.stage1 + settings.epochs
-        self.phase = new_stage(settings, splits, seed, device, self.stage1 or settings.epochs)
+        # HAR: stage 1 trains on the fit part, its class errors come from the held-out part
+        self.har_split = (har.holdout_split(len(splits.train), settings.har_heldout_fraction,
+                                            make_generator(seed, "har-holdout")) if self.stage1 else None)
+        self.phase = new_stage(settings, splits, seed, device, self.stage1 or settings.epochs,
+                               subset=None if self.har_split is None else self.har_split[0])
         self.ema = als.EmaConfidence(
             len(splits.train), splits.num_classes, settings.beta, settings.tau, device
         )
-        self.strengths: torch.Tensor | None = None
-        self.projection_gen = make_generator(seed, "har-projection")
+        self.strengths: torch.Tensor | None = None  # HAR's per-class s_c, set at the stage boundary
         self.clip_rate = settings.clip_rate()
         self.rows: list[dict[str, Any]] = []
         self.train_time, self.peak_mb = 0.0, 0.0
@@ -136,38 +190,43 @@ class AlascaRun(Run):
     def advance(self) -> dict[str, float]:
         settings, splits, device, method = self.settings, self.splits, self.device, self.method
         if self.stage1 and self.position == self.stage1 and self.strengths is None:
-            self.strengths = har_strengths(self.phase.net, settings, splits)
+            assert self.har_split is not None
+            self.strengths = har_strengths(self.phase.net, settings, splits, self.har_split[1])
             # stage 2: a fresh network
             self.phase = new_stage(settings, splits, self.seed, device, settings.epochs)
         phase, meter = self.phase, self.meter
         in_stage2 = self.strengths is not None
         stage = (2 if in_stage2 else 1) if self.stage1 else 0  # 0: single-stage methods
         phase.net.train()
-        sums: dict[str, float] = defaultdict(float)
-        logged: dict[str, float] = defaultdict(float)  # the method's own logs (har_penalty, cdr_masked)
+        # running sums stay on the device (float64/int64) and are read once after the timed loop, so no
+        # step waits for the host
+        sums: dict[str, torch.Tensor] = {}
+        logged: dict[str, torch.Tensor] = {}  # the method's own logs (har_penalty, cdr_masked)
         seen = 0
         meter.start()
         for index, images, labels in phase.batches:
             with supervised.autocast(device, settings.amp):
                 main, acs, feats = phase.net(supervised.to_input(images, settings.channels_last))
                 loss, alpha, logs = method.loss(self, main, acs, feats, labels, index)
-            _accumulate(logged, logs, len(index))
+            _accumulate(logged, logs, len(index), device)
             meter.sample()  # activations held
             phase.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             meter.sample()  # gradients held
-            _accumulate(logged, method.after_backward(self), len(index))
+            _accumulate(logged, method.after_backward(self), len(index), device)
             phase.optimizer.step()
             phase.scheduler.step()
-            sums["loss"] += loss.item() * len(index)
-            sums["train_acc_noisy"] += (main.argmax(-1) == labels).sum().item()
+            batch_sums = {"loss": loss.detach().double() * len(index),
+                          "train_acc_noisy": (main.detach().argmax(-1) == labels).sum()}
             if alpha is not None:
                 noisy = labels != splits.clean_labels[index]
-                sums["alpha_clean"] += alpha[~noisy].sum().item()
-                sums["alpha_noisy"] += alpha[noisy].sum().item()
-                sums["n_noisy"] += noisy.sum().item()
+                alpha64 = alpha.detach().double()
+                batch_sums.update(alpha_clean=(alpha64 * ~noisy).sum(), alpha_noisy=(alpha64 * noisy).sum(),
+                                  n_noisy=noisy.sum())
+            _accumulate(sums, batch_sums, 1, device)
             seen += len(index)
         epoch_time = meter.stop()
+        totals, logged_totals = _to_host(sums), _to_host(logged)  # the epoch's one synchronisation
         self.train_time += epoch_time
         self.peak_mb = max(self.peak_mb, meter.peak_memory_mb())
         metrics = evaluate(phase.net, settings, splits)
@@ -176,19 +235,19 @@ class AlascaRun(Run):
             "epoch": self.position + 1,
             "stage": stage,
             "lr": phase.optimizer.param_groups[0]["lr"],
-            "loss": sums["loss"] / seen,
-            "train_acc_noisy": sums["train_acc_noisy"] / seen,
+            "loss": totals["loss"] / seen,
+            "train_acc_noisy": totals["train_acc_noisy"] / seen,
             **metrics,
             "epoch_time_s": epoch_time,
             "train_time_s": self.train_time,
             "peak_mem_mb": self.peak_mb,
         }
-        for key, total in logged.items():
+        for key, total in logged_totals.items():
             row[key] = total / seen
-        if "alpha_clean" in sums:
-            n_noisy = sums["n_noisy"]
-            row["alpha_clean"] = sums["alpha_clean"] / max(1.0, seen - n_noisy)
-            row["alpha_noisy"] = sums["alpha_noisy"] / n_noisy if n_noisy else math.nan
+        if "alpha_clean" in totals:
+            n_noisy = totals["n_noisy"]
+            row["alpha_clean"] = totals["alpha_clean"] / max(1.0, seen - n_noisy)
+            row["alpha_noisy"] = totals["alpha_noisy"] / n_noisy if n_noisy else math.nan
         self.rows.append(row)
         _add_running_means(self.rows, settings.report_last_epochs)
         return {"test_acc": metrics["test_acc"]}
@@ -199,7 +258,6 @@ class AlascaRun(Run):
             "phase": self.phase.state_dict(),
             "ema": self.ema.state_dict(),
             "strengths": None if self.strengths is None else self.strengths.cpu(),
-            "projection_gen": self.projection_gen.get_state(),
             "rows": self.rows,
             "train_time": self.train_time,
             "peak_mb": self.peak_mb,
@@ -213,7 +271,6 @@ class AlascaRun(Run):
             self.phase = new_stage(self.settings, self.splits, self.seed, self.device, self.settings.epochs)
         self.phase.load_state_dict(state["phase"])
         self.ema.load_state_dict(state["ema"])
-        self.projection_gen.set_state(state["projection_gen"])
 
     def outputs(self) -> dict[int, SeedOutput]:
         splits, device = self.splits, self.device
@@ -224,17 +281,44 @@ class AlascaRun(Run):
             "realised_noise_rate": noise_rate,
             "efficiency_device": device.type,
             "memory_measure": "cuda max_memory_allocated" if device.type == "cuda" else "cpu peak RSS",
+            "precision": precision(self.settings, device),
+            "channels_last": self.settings.channels_last and device.type == "cuda",
         }
+        if self.strengths is not None:
+            extra["har_class_strengths"] = [float(v) for v in self.strengths.cpu()]
         return {self.seed: SeedOutput(self.rows, extra=extra)}
 
 
 RUN = AlascaRun
 
 
-def _accumulate(sums: dict[str, float], logs: dict[str, float], batch_size: int) -> None:
-    """Add a method's per-sample-mean logs of one batch to the epoch's sums (weighted by the batch)."""
+def precision(settings: Settings, device: torch.device) -> str:
+    """The numeric precision every method's training steps (and the time/memory measured on them) use:
+    one autocast setting for the forward pass, the losses and HAR's penalty; CDR's masking and the
+    optimiser act on the fp32 parameter gradients."""
+    if settings.amp and device.type == "cuda":
+        return "bf16 autocast forward/loss (incl. HAR penalty), fp32 weights/gradients/optimiser"
+    return "fp32"
+
+
+def _accumulate(sums: dict[str, torch.Tensor], logs: dict[str, torch.Tensor | float], batch_size: int,
+                device: torch.device) -> None:
+    """Add a method's per-sample-mean logs of one batch, weighted by the batch size, to the epoch's
+    device-resident sums (float64; integer counts stay int64). No host synchronisation."""
     for key, value in logs.items():
-        sums[key] += value * batch_size
+        tensor = torch.as_tensor(value, device=device).detach()
+        if tensor.is_floating_point():
+            tensor = tensor.double()
+        tensor = tensor * batch_size
+        sums[key] = sums[key] + tensor if key in sums else tensor
+
+
+def _to_host(sums: dict[str, torch.Tensor]) -> dict[str, float]:
+    """The epoch's device sums as Python floats, in one transfer."""
+    if not sums:
+        return {}
+    values = torch.stack([v.double() for v in sums.values()]).tolist()
+    return dict(zip(sums, values, strict=True))
 
 
 def _add_running_means(rows: list[dict[str, Any]], last: int) -> None:

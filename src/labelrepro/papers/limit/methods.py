@@ -135,7 +135,7 @@ class ForwardCorrection(Method):
 
     def objective(self, run: LimitRun) -> Objective:
         clf = run.nets.classifier
-        probs = run.softmax_outputs(run.split.train)
+        probs = run.start_model_outputs(run.split.train)
         T = L.estimate_transition_matrix(probs.cpu(), quantile=run.settings.fw_quantile).to(run.job.device)
 
         def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,8 @@ from labelrepro.papers.limit.methods import HYPERPARAMETER_DEFAULTS, METHODS
 from labelrepro.registry import TRAINERS
 
 
-@TRAINERS.register("limit", implementation="labelrepro.papers.limit.trainer")
+# revision 2: FW/DMI copy the CE parameters only (docs/decisions.md)
+@TRAINERS.register("limit", implementation="labelrepro.papers.limit.trainer", revision=2)
 @dataclass(frozen=True, kw_only=True)
 class LimitSettings(OptimSettings):
     """One configuration: a method (labelrepro.papers.limit.methods), its hyperparameters, p and n."""
@@ -29,6 +30,7 @@ class LimitSettings(OptimSettings):
     fw_quantile: float = 0.97
     dmi_eps: float = 1e-3
     init_lr: float = 0.001  # learning rate of the CE run that FW/DMI start from (the CE rows' Adam lr)
+    init_copy: Literal["parameters", "state"] = "parameters"  # what FW/DMI copy (official: parameters)
     official_normalization: bool = True
     eval_batch_size: int = 1000
 

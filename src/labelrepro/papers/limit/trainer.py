@@ -129,7 +129,15 @@ class LimitRun(Run):
             if not start.exists():
                 raise FileNotFoundError(f"{job.label}: {s.method} starts from {start}, which does not "
                                         f"exist (train the {self.method.starts_from} run first)")
-            self.nets.classifier.load_state_dict(torch.load(start, map_location=device, weights_only=True))
+            self.init_state = torch.load(start, map_location=device, weights_only=True)
+            if s.init_copy == "state":
+                self.nets.classifier.load_state_dict(self.init_state)
+            else:  # the official code copies the parameters only; batch-norm buffers start fresh
+                parameters = dict(self.nets.classifier.named_parameters())
+                with torch.no_grad():
+                    for name, value in self.init_state.items():
+                        if name in parameters:
+                            parameters[name].copy_(value)
         self.optimizer = build_optimizer(s, self.nets.parameters())
         self.batches = DeviceBatchLoader(self.split.train, s.batch_size, supervised.data_generator(seed),
                                          shuffle=True)
@@ -145,6 +153,13 @@ class LimitRun(Run):
     def softmax_outputs(self, data: DeviceDataset) -> torch.Tensor:
         """The classifier's softmax outputs on `data` (evaluation mode)."""
         return softmax_outputs(self.nets.classifier, data, self.settings.eval_batch_size)
+
+    def start_model_outputs(self, data: DeviceDataset) -> torch.Tensor:
+        """Softmax outputs of the whole stored start model (parameters and batch-norm buffers), which
+        the official code uses to estimate FW's transition matrix whatever it copies into the net."""
+        model = copy.deepcopy(self.nets.classifier)
+        model.load_state_dict(self.init_state)
+        return softmax_outputs(model, data, self.settings.eval_batch_size)
 
     def finished(self) -> bool:
         return self.position >= self.total or (self.position > 0 and self.stopper.should_stop(self.position))

@@ -23,7 +23,7 @@ class RandomLabelsSettings(OptimSettings):
     lam: float = 0.0
     copy_depth: int = 1
     width_multiplier: float = 1.0
-    tail_mode: Literal["shared", "per_class"] = "shared"
+    tail_mode: Literal["shared", "per_class", "per_class_routed"] = "shared"
     normalization: Literal["joint", "group"] = "joint"
     single_output: bool = False
     vgg_classifier: Literal["cifar", "torchvision"] = "cifar"
@@ -43,3 +43,23 @@ class RandomLabelsSettings(OptimSettings):
             raise ValueError(f"copy_depth must lie in 1..16 for vgg16, got {self.copy_depth}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
+        if self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if self.tail_mode == "per_class_routed" and self.normalization != "group":
+            raise ValueError(
+                "tail_mode 'per_class_routed' runs each sample through its own class's copy only, which is "
+                "exact only under a per-group softmax: set normalization: group (or use tail_mode "
+                "'per_class', which runs all copies, for the joint softmax)"
+            )
+        if self.single_output:
+            # A.5: the feature extractor is trained by L_reg alone (L = L_rnd + L_reg, no L_class, no λ).
+            if self.lam <= 0:
+                raise ValueError(
+                    f"single_output: true trains the feature extractor by L_reg alone (A.5); lam={self.lam} "
+                    "would give it no gradient at all: set lam: 1.0 (A.5's unweighted L_reg)"
+                )
+            if self.normalization != "joint":
+                raise ValueError(
+                    "single_output: true builds class scores by summing each group's probabilities (Eq. 5), "
+                    "which are all 1 under a per-group softmax: set normalization: joint"
+                )

@@ -21,6 +21,7 @@ import torch
 
 from labelrepro.core.seeding import make_generator
 from labelrepro.engine import image as supervised
+from labelrepro.engine import optim
 from labelrepro.engine.job import Job
 from labelrepro.engine.loop import Run, SeedOutput
 from labelrepro.models.vgg import VGG16
@@ -29,6 +30,7 @@ from labelrepro.papers.random_labels.heads import (
     RandomLabelHeadsNet,
     draw_random_labels,
     random_label_losses,
+    true_group,
 )
 from labelrepro.papers.random_labels.settings import RandomLabelsSettings as Settings
 
@@ -63,15 +65,15 @@ def evaluate(
     device = splits.train.images.device
     for index, images, labels in supervised.eval_batches(splits.train, settings.eval_batch_size):
         with supervised.autocast(device, settings.amp):
-            out = net(supervised.to_input(images, settings.channels_last), with_reg=False)
+            out = net(supervised.to_input(images, settings.channels_last), with_reg=False, labels=labels)
         predicted = out.logits.argmax(-1)
         counts["train_acc"] += (predicted == splits.clean_labels[index]).sum().item()
         counts["train_acc_noisy"] += (predicted == labels).sum().item()
-        group = out.rnd_logits[torch.arange(len(index), device=device), labels]
+        group = true_group(out.rnd_logits, labels)  # the heads are trained with the (noisy) given labels
         counts["rnd_acc"] += (group.argmax(-1) == s[index]).sum().item()
     for _, images, labels in supervised.eval_batches(splits.test, settings.eval_batch_size):
         with supervised.autocast(device, settings.amp):
-            out = net(supervised.to_input(images, settings.channels_last), with_reg=False)
+            out = net(supervised.to_input(images, settings.channels_last), with_reg=False, labels=labels)
         counts["test_acc"] += (out.logits.argmax(-1) == labels).sum().item()
     n_train, n_test = len(splits.train), len(splits.test)
     return {
@@ -94,12 +96,37 @@ def train_step(
     """One optimiser step on a batch (autocast, the three losses, backward); the learning-rate schedule
     is the caller's. Shared with benchmarks/bench_epoch_cost.py, so the benchmark times this code."""
     with supervised.autocast(images.device, settings.amp):
-        out = forward(supervised.to_input(images, settings.channels_last), with_reg=with_reg)
+        out = forward(supervised.to_input(images, settings.channels_last), with_reg=with_reg, labels=labels)
         losses = random_label_losses(out, labels, random_labels, settings.lam, settings.normalization)
     optimizer.zero_grad(set_to_none=True)
     losses["loss"].backward()
     optimizer.step()
     return losses
+
+
+def loss_trace(
+    run: RandomLabelsRun, steps: int, steps_per_epoch: int | None = None
+) -> list[dict[str, float]]:
+    """Train `run` for `steps` optimiser steps (cycling over its batches) and return each step's losses and
+    learning rate: the stability check of tests/ and benchmarks/bench_epoch_cost.py.
+
+    `steps_per_epoch` sets the length of an epoch for the learning-rate schedule (warm-up and cosine), so a
+    small stand-in can follow the schedule of the real training set (CIFAR: ceil(50000 / batch) steps);
+    None keeps the run's own. The step is the trainer's `train_step`."""
+    if steps_per_epoch is not None:
+        run.stage.scheduler = optim.build_scheduler(run.settings, run.optimizer, steps_per_epoch)
+    run.net.train()
+    trace: list[dict[str, float]] = []
+    while len(trace) < steps:
+        for index, images, labels in run.stage.batches:
+            lr = run.optimizer.param_groups[0]["lr"]
+            losses = train_step(run.forward, run.optimizer, run.settings, images, labels, run.s[index],
+                                run.with_reg)
+            run.stage.scheduler.step()
+            trace.append({"lr": lr, **{key: value.item() for key, value in losses.items()}})
+            if len(trace) == steps:
+                break
+    return trace
 
 
 class RandomLabelsRun(Run):

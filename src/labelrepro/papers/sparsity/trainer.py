@@ -8,9 +8,12 @@ advance together through `BatchedReluNet` (`SparsityRun`, `batch_seeds = True`).
 
 Every `eval_every` steps the job records, per run: clean training error, test error, the typical number
 of active hidden neurons (Definition 1) on the training and the test set, the training loss and weight
-norms. One unit of `labelrepro.engine.loop` is one such evaluation period (the last one may be
-shorter); state is checkpointed between periods, so a killed job resumes where it stopped and ends with
-exactly the numbers of an uninterrupted run.
+norms. Every run trains for all `steps` (the curves go to the end); its rows also carry `stop_step`,
+the step at which the paper's stopping rule (`stopping.py`: zero clean training error, then a stable
+test error) was first met (empty if never), and `stopped` (this row is at or after it); the aggregate
+reports each run at its `stop_step`. One unit of `labelrepro.engine.loop` is one evaluation period (the
+last one may be shorter); state is checkpointed between periods, so a killed job resumes where it
+stopped and ends with exactly the numbers of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from labelrepro.data.noise import flip_labels_per_step, resample_labels_per_step
 from labelrepro.data.synthetic import hypercube_boundary_dataset
 from labelrepro.engine.job import Job
 from labelrepro.engine.loop import Run, SeedOutput
-from labelrepro.papers.sparsity import metrics
+from labelrepro.papers.sparsity import metrics, stopping
 from labelrepro.papers.sparsity.batched_mlp import BatchedReluNet
 from labelrepro.papers.sparsity.settings import SparsitySettings as Settings
 
@@ -117,6 +120,19 @@ def rows_at(step: int, settings: Settings, seeds: list[int], values: dict[str, t
     ]
 
 
+def stop_steps(settings: Settings, rows: list[dict], seeds: list[int]) -> dict[int, int | None]:
+    """Per seed: the step of the first evaluation that meets the stopping rule, or None."""
+    result: dict[int, int | None] = {}
+    for seed in seeds:
+        own = [row for row in rows if row["seed"] == seed]
+        index = stopping.stopping_index(
+            [row["train_error"] for row in own], [row["test_error"] for row in own],
+            settings.stop_window, settings.stop_tolerance,
+        )
+        result[seed] = None if index is None else own[index]["step"]
+    return result
+
+
 class SparsityRun(Run):
     """All seeds of the job trained together; one unit is one evaluation period of SGD steps."""
 
@@ -172,10 +188,16 @@ class SparsityRun(Run):
 
     def outputs(self) -> dict[int, SeedOutput]:
         extra = {"runs_batched": len(self.seeds)}
-        return {
-            seed: SeedOutput(rows=[row for row in self.rows if row["seed"] == seed], extra=extra)
-            for seed in self.seeds
-        }
+        stops = stop_steps(self.settings, self.rows, self.seeds)
+        outputs = {}
+        for seed in self.seeds:
+            stop = stops[seed]
+            rows = [
+                {**row, "stop_step": stop, "stopped": stop is not None and row["step"] >= stop}
+                for row in self.rows if row["seed"] == seed
+            ]
+            outputs[seed] = SeedOutput(rows=rows, extra=extra)
+        return outputs
 
 
 RUN = SparsityRun
