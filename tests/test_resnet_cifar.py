@@ -116,8 +116,10 @@ def test_base_width_scales_backbone_and_acs(x: torch.Tensor, ac_type: str) -> No
             assert ac.body[0].out_channels == 16  # 2w, the bottleneck's 128 at w = 64
         elif isinstance(ac, ResidualAC):
             assert ac.block(feats[p - 1]).shape == (B, 64, 4, 4)
-        else:
+        elif hasattr(ac, "fc1"):  # the pooled-first MLP option
             assert ac.fc1.out_features == 64
+        else:  # the official MLP AC: full-resolution 1x1 conv to 8w channels
+            assert ac.body[0].out_channels == 64
 
 
 def test_base_width_must_be_positive() -> None:
