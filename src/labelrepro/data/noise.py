@@ -355,6 +355,28 @@ def _truncated_normal(
     return (mean + std * torch.special.ndtri(p)).clamp(low, high)
 
 
+def _check_instance_args(
+    labels: Any, rate: Any, rate_std: Any, features: Any, num_classes: int, generator: Any
+) -> tuple[torch.Tensor, float, float, torch.Generator, torch.Tensor]:
+    """Validated arguments of the instance-dependent generators; `features` flattened to (N, D)."""
+    labels = _check_labels(labels, num_classes)
+    rate = _check_rate(rate)
+    generator = _check_generator(generator)
+    if isinstance(rate_std, bool) or not isinstance(rate_std, int | float) or not rate_std >= 0:
+        raise ValueError(f"rate_std must be a number >= 0, got {rate_std!r}")
+    if not isinstance(features, torch.Tensor):
+        raise ValueError(f"features must be a torch.Tensor of shape (N, ...), got {type(features).__name__}")
+    n = labels.numel()
+    if features.dim() < 1 or features.shape[0] != n:
+        raise ValueError(
+            f"features must have one row per label: expected shape ({n}, ...), got {tuple(features.shape)}"
+        )
+    flat = features.reshape(n, -1) if n else features  # an empty batch has nothing to flatten
+    if n and flat.shape[1] == 0:
+        raise ValueError("features must have at least one feature per sample")
+    return labels, rate, float(rate_std), generator, flat
+
+
 def instance_dependent_noise(
     labels: torch.Tensor,
     features: torch.Tensor,
@@ -393,26 +415,15 @@ def instance_dependent_noise(
     with rate_std=0.1), as in the original generator; use model "none" for clean labels.
     """
     num_classes = _check_num_classes(num_classes, minimum=2)
-    labels = _check_labels(labels, num_classes)
-    rate = _check_rate(rate)
-    generator = _check_generator(generator)
-    if isinstance(rate_std, bool) or not isinstance(rate_std, int | float) or not rate_std >= 0:
-        raise ValueError(f"rate_std must be a number >= 0, got {rate_std!r}")
-    if not isinstance(features, torch.Tensor):
-        raise ValueError(f"features must be a torch.Tensor of shape (N, ...), got {type(features).__name__}")
+    labels, rate, rate_std, generator, flat = _check_instance_args(
+        labels, rate, rate_std, features, num_classes, generator
+    )
     n = labels.numel()
-    if features.dim() < 1 or features.shape[0] != n:
-        raise ValueError(
-            f"features must have one row per label: expected shape ({n}, ...), got {tuple(features.shape)}"
-        )
     if n == 0:
         return labels.clone()
-    flat = features.reshape(n, -1)
     dim = flat.shape[1]
-    if dim == 0:
-        raise ValueError("features must have at least one feature per sample")
 
-    q = _truncated_normal(n, rate, float(rate_std), 0.0, 1.0, generator)
+    q = _truncated_normal(n, rate, rate_std, 0.0, 1.0, generator)
     weights = torch.randn(num_classes, dim, num_classes, generator=generator, device=generator.device).cpu()
     u_flip = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64).cpu()
     u_target = torch.rand(n, num_classes, generator=generator, device=generator.device, dtype=torch.float64)
@@ -509,25 +520,15 @@ def cores_instance_noise(
     i.i.d.), so NCHW and the reference's HWC flattening give the same distribution.
     """
     num_classes = _check_num_classes(num_classes, minimum=2)
-    labels = _check_labels(labels, num_classes)
-    rate = _check_rate(rate)
-    generator = _check_generator(generator)
-    if isinstance(rate_std, bool) or not isinstance(rate_std, int | float) or not rate_std >= 0:
-        raise ValueError(f"rate_std must be a number >= 0, got {rate_std!r}")
-    if not isinstance(features, torch.Tensor):
-        raise ValueError(f"features must be a torch.Tensor of shape (N, ...), got {type(features).__name__}")
+    labels, rate, rate_std, generator, flat = _check_instance_args(
+        labels, rate, rate_std, features, num_classes, generator
+    )
     n = labels.numel()
-    if features.dim() < 1 or features.shape[0] != n:
-        raise ValueError(
-            f"features must have one row per label: expected shape ({n}, ...), got {tuple(features.shape)}"
-        )
     if n == 0:
         return labels.clone()
-    dim = features.reshape(n, -1).shape[1]
-    if dim == 0:
-        raise ValueError("features must have at least one feature per sample")
+    dim = flat.shape[1]
 
-    q = _truncated_normal(n, rate, float(rate_std), 0.0, 1.0, generator)
+    q = _truncated_normal(n, rate, rate_std, 0.0, 1.0, generator)
     weights = torch.randn(dim, num_classes, generator=generator, device=generator.device, dtype=torch.float64)
     u = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64).cpu()
     rows = cores_instance_transition(features, labels, q, weights)
