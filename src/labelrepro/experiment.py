@@ -241,8 +241,6 @@ def resolve_run(trainer: str, scale: str, settings: dict[str, Any], seeds: tuple
     )
     run = Run(trainer, scale, canonical, tuple(seeds), inputs)
     _KNOWN_RUNS[(scale, run.id)] = run
-    for _role, other in sorted(required.items()):
-        resolve_run(trainer, scale, other, seeds, where)
     return run
 
 
