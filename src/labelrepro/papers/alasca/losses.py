@@ -43,6 +43,8 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from labelrepro.losses.label_smoothing import Convention, smoothed_targets, soft_cross_entropy
+
 UlsForm = Literal["paper", "official"]
 AlsForm = Literal["eq2", "ls_paper", "ls_official"]
 DEFAULT_ALS_FORM: AlsForm = "ls_official"  # the official code's AC target
@@ -74,23 +76,17 @@ def uniform_label_smoothing_targets(
 ) -> torch.Tensor:
     """Smoothed target rows (B, L) for labels `y` and smoothing α (scalar or per-sample (B,)).
 
-    ``"paper"`` (Section 2.2): (1 − α)·onehot + α/L on every class, so the label gets 1 − α + α/L.
-    ``"official"`` (ALASCA code's LS baseline and AC target): 1 − α on the label, α/(L − 1) elsewhere.
+    ``"paper"`` (Section 2.2): (1 − α)·onehot + α/L on every class (shared convention ``"uniform"``).
+    ``"official"`` (ALASCA code's LS baseline and AC target): 1 − α on the label, α/(L − 1) elsewhere
+    (shared convention ``"others"``).
     """
-    onehot = F.one_hot(y, num_classes).to(torch.get_default_dtype())
-    a = _alpha_column(alpha, onehot)
-    if form == "paper":
-        return (1.0 - a) * onehot + a / num_classes
-    if form == "official":
-        if num_classes < 2:
-            raise ValueError("the official smoothing form needs at least 2 classes")
-        return (1.0 - a) * onehot + a / (num_classes - 1) * (1.0 - onehot)
-    raise ValueError(f"unknown label-smoothing form {form!r}")
+    if form not in _CONVENTION_OF_FORM:
+        raise ValueError(f"unknown label-smoothing form {form!r}")
+    return smoothed_targets(y, num_classes, alpha, _CONVENTION_OF_FORM[form])
 
 
-def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-sample ℓ(f, t) = −Σ_i t_i log S(f)_i for target rows t (B, L)."""
-    return -(targets * F.log_softmax(logits, dim=1)).sum(dim=1)
+#: ALASCA's names for the two shared label-smoothing conventions (losses/label_smoothing.py).
+_CONVENTION_OF_FORM: dict[str, Convention] = {"paper": "uniform", "official": "others"}
 
 
 def uniform_label_smoothing_loss(
