@@ -9,7 +9,7 @@ SCALE ?= smoke
 # Snakemake jobs run `python -m labelrepro ...`: the venv's python must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv run test test-slurm paper bench bench-gpu clean-results dryrun-paper
+.PHONY: venv run test test-slurm paper report bench bench-gpu clean-results dryrun-paper
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,9 +34,14 @@ test: $(STAMP)
 test-slurm: $(STAMP)
 	bash tests/slurm/run_slurm_test.sh $(abspath $(BIN))/snakemake
 
-## The report including every built figure/table (needs pdflatex, e.g. Debian's texlive-latex-recommended).
-paper:
-	cd paper && pdflatex -interaction=nonstopmode -halt-on-error main.tex && pdflatex -interaction=nonstopmode -halt-on-error main.tex
+## The reproduction report paper/main.pdf, a DAG target: builds whatever it needs at SCALE, then latexmk
+## (Debian/Ubuntu: apt-get install latexmk texlive-latex-recommended texlive-fonts-recommended).
+paper: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) paper/main.pdf --config scale=$(SCALE)
+
+## Snakemake's self-contained HTML report of every figure and table (after `make run`).
+report: $(STAMP)
+	$(BIN)/snakemake --report report.html --config scale=$(SCALE)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sparsity_trainer.py
@@ -50,5 +55,5 @@ dryrun-paper: $(STAMP)
 	$(BIN)/snakemake -n all --config scale=paper
 
 clean-results:
-	rm -rf results/* figures/*.pdf paper/tables/*.tex paper/tables/*.csv .checkpoints
+	rm -rf results/* figures/*.pdf paper/tables/*.tex paper/tables/*.csv paper/generated .checkpoints
 	git checkout -- results/README.md

@@ -41,9 +41,15 @@ include: "workflow/rules/limit.smk"
 include: "workflow/rules/alasca.smk"
 include: "workflow/rules/sparsity.smk"
 include: "workflow/rules/render.smk"
+include: "workflow/rules/scorecard.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:
     default_target: True
     input:
         [experiment.output for experiment in EXPERIMENTS.values()],
+        paths.SCORECARD_TABLE,
+        paths.PAPER_BODY,

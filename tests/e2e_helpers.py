@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 # Jobs call `python -m labelrepro`, so the interpreter running the tests must be first on PATH.
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-COPY = ["Snakefile", "workflow", "src", "environment.yml", "pyproject.toml"]
+COPY = ["Snakefile", "workflow", "src", "environment.yml", "pyproject.toml",
+        "paper/reported", "paper/main.tex"]
 
 
 def make_working_copy(dest: Path) -> Path:
@@ -23,6 +24,7 @@ def make_working_copy(dest: Path) -> Path:
         if source.is_dir():
             shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     (dest / "profiles").symlink_to("workflow/profiles")
     return dest

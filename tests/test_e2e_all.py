@@ -36,6 +36,8 @@ def test_smoke_all_uses_standins_for_every_dataset(workdir):
     assert result.returncode == 0, out[-3000:]
     for exp in load_experiments().values():
         assert exp.output in out
+        assert f"results/{exp.name}/smoke/scorecard.csv" in out
+    assert re.search(r"scorecard_summary\s+1\n", out) and re.search(r"paper_body\s+1\n", out), out[-3000:]
     datasets = _datasets()
     assert datasets, "no experiment reads a torchvision dataset"
     assert re.search(rf"standin_dataset\s+{len(datasets)}\n", out), out[-3000:]

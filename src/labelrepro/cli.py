@@ -5,6 +5,10 @@
   render     draw an experiment's figure or table from the aggregated CSVs
   targets    print the target table (Markdown) of every experiment
   standin    write the smoke-scale stand-in of a dataset (synthetic, torchvision's format)
+  provenance record the commits, config hashes and data behind a target's runs (provenance.json)
+  scorecard  verdicts of one target's reported numbers and claims against its aggregate CSV
+  scorecard-summary  roll the targets' scorecards up (LaTeX, Markdown, optionally the README section)
+  paper-body write the LaTeX body of paper/main.tex: every target, captioned with its provenance
 """
 
 from __future__ import annotations
@@ -116,6 +120,49 @@ def cmd_standin(args: argparse.Namespace) -> None:
     print(f"wrote the smoke-scale STAND-IN of {args.dataset} (synthetic images, not the real data) to {out}")
 
 
+def cmd_provenance(args: argparse.Namespace) -> None:
+    from labelrepro.experiment import Plan, load_experiments
+    from labelrepro.provenance import target_provenance
+
+    experiments = load_experiments()
+    if args.target not in experiments:
+        raise ConfigError(f"unknown target '{args.target}'; known: {', '.join(experiments)}")
+    manifest = Plan(experiments).manifest(args.target, args.scale)
+    target_provenance(args.target, args.scale, args.data, manifest, Path(args.out))
+
+
+def cmd_scorecard(args: argparse.Namespace) -> None:
+    from labelrepro.core import atomic
+    from labelrepro.scorecard.reported import load_reported
+    from labelrepro.scorecard.verdict import score
+
+    reported = load_reported(args.reported)
+    if reported.target != args.target:
+        raise ConfigError(f"{args.reported} is for target '{reported.target}', not '{args.target}'")
+    card = score(reported, pd.read_csv(args.aggregate), args.scale, args.data, args.k)
+    atomic.write_csv(args.out, card)
+
+
+def cmd_scorecard_summary(args: argparse.Namespace) -> None:
+    from labelrepro.experiment import load_experiments
+    from labelrepro.scorecard.summary import to_markdown, update_readme, write_summary
+
+    papers = {name: exp.paper for name, exp in load_experiments(args.experiments).items()}
+    missing = f"not run at scale {args.scale} yet" if args.list_missing else None
+    table = write_summary([Path(p) for p in args.cards], papers, args.scale, Path(args.tex),
+                          Path(args.markdown), Path(args.csv), missing)
+    if args.readme:
+        from labelrepro.scorecard.summary import per_paper
+
+        update_readme(Path(args.readme), to_markdown(table, per_paper(table), args.scale))
+
+
+def cmd_paper_body(args: argparse.Namespace) -> None:
+    from labelrepro.paper_document import write_body
+
+    write_body(Path(args.out), [Path(p) for p in args.provenance], args.scale, Path(args.experiments))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m labelrepro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -151,6 +198,42 @@ def build_parser() -> argparse.ArgumentParser:
     standin.add_argument("--dataset", required=True)
     standin.add_argument("--out", required=True, help="directory (created atomically)")
     standin.set_defaults(func=cmd_standin)
+
+    prov = sub.add_parser("provenance", help="commits, config hashes and data of a target's runs")
+    prov.add_argument("--target", required=True)
+    prov.add_argument("--scale", required=True)
+    prov.add_argument("--data", required=True, help="standin | real | synthetic")
+    prov.add_argument("--out", required=True)
+    prov.set_defaults(func=cmd_provenance)
+
+    card = sub.add_parser("scorecard", help="verdicts of one target against what its paper reports")
+    card.add_argument("--target", required=True)
+    card.add_argument("--scale", required=True)
+    card.add_argument("--data", required=True, help="standin | real | synthetic")
+    card.add_argument("--reported", required=True, help="paper/reported/<target>.yaml")
+    card.add_argument("--aggregate", required=True)
+    card.add_argument("--k", type=float, default=2.0, help="reproduced = within k combined standard errors")
+    card.add_argument("--out", required=True)
+    card.set_defaults(func=cmd_scorecard)
+
+    summary = sub.add_parser("scorecard-summary", help="roll the targets' scorecards up")
+    summary.add_argument("--scale", required=True)
+    summary.add_argument("--cards", nargs="+", required=True)
+    summary.add_argument("--tex", required=True)
+    summary.add_argument("--markdown", required=True)
+    summary.add_argument("--csv", required=True)
+    summary.add_argument("--readme", help="also rewrite this README's generated scorecard section")
+    summary.add_argument("--experiments", default="workflow/experiments", help="the experiment files")
+    summary.add_argument("--list-missing", action="store_true",
+                         help="give the targets without a scorecard a row saying so (README at paper scale)")
+    summary.set_defaults(func=cmd_scorecard_summary)
+
+    body = sub.add_parser("paper-body", help="the LaTeX body of paper/main.tex")
+    body.add_argument("--scale", required=True)
+    body.add_argument("--provenance", nargs="+", required=True)
+    body.add_argument("--out", required=True)
+    body.add_argument("--experiments", default="workflow/experiments", help="the experiment files")
+    body.set_defaults(func=cmd_paper_body)
     return parser
 
 

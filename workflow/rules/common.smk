@@ -1,6 +1,7 @@
 # Helper functions and constants shared by the workflow files. Keep this file free of Snakemake
 # rules: they live in train.smk, render.smk, data.smk and one file per paper.
 import json
+import os
 
 import yaml
 
@@ -107,3 +108,32 @@ def not_implemented(wildcards):
         f"'{wildcards.target}' {status}. Implemented targets: "
         + ", ".join(f"{exp.output}" for exp in EXPERIMENTS.values())
     )
+
+
+def report_category(wildcards):
+    """The report groups figures and tables by paper (the seed number and authors)."""
+    return EXPERIMENTS[wildcards.target].paper
+
+
+def report_subcategory(wildcards):
+    return EXPERIMENTS[wildcards.target].element
+
+
+def report_caption(wildcards):
+    """The report caption of a target: paper element, what it shows, its settings file and scale."""
+    exp = EXPERIMENTS[wildcards.target]
+    description = " ".join(exp.description.split())
+    return (f"{exp.paper}, {exp.element} (target ``{exp.name}``, scale ``{SCALE}``). {description} "
+            f"Settings: ``{os.path.relpath(exp.source, workflow.basedir)}``; reported numbers and claims: ``paper/reported/{exp.name}.yaml``.")
+
+
+EXPERIMENTS_PATH = str(Path(workflow.basedir) / "workflow" / "experiments")
+
+
+def target_data(wildcards):
+    """standin, real or synthetic: what the runs of a target trained on."""
+    cells = EXPERIMENTS[wildcards.target].cells(wildcards.scale).values()
+    jobs = [PLAN.job_of(wildcards.scale, cell.run.id) for cell in cells]
+    if not any(PLAN.datasets(job) for job in jobs):
+        return "synthetic"
+    return "standin" if any(reads_standin(wildcards.scale, job) for job in jobs) else "real"

@@ -30,12 +30,14 @@ rule figure:
         curves=paths.CURVES.replace("{scale}", SCALE),
         aggregate=paths.AGGREGATE.replace("{scale}", SCALE),
     output:
-        paths.FIGURE,
+        report(paths.FIGURE, caption="../report/target.rst", category=report_category,
+               subcategory=report_subcategory),
     wildcard_constraints:
         target=one_of(FIGURES),
     params:
         renderer=lambda wildcards: EXPERIMENTS[wildcards.target].render,
         scale=SCALE,
+        caption=report_caption,
     log:
         paths.RENDER_LOG.replace("{scale}", SCALE),
     localrule: True
@@ -51,13 +53,15 @@ rule table:
         curves=paths.CURVES.replace("{scale}", SCALE),
         aggregate=paths.AGGREGATE.replace("{scale}", SCALE),
     output:
-        table=paths.TABLE,
+        table=report(paths.TABLE, caption="../report/target.rst", category=report_category,
+                     subcategory=report_subcategory),
         cells=paths.TABLE_CELLS,
     wildcard_constraints:
         target=one_of(TABLES),
     params:
         renderer=lambda wildcards: EXPERIMENTS[wildcards.target].render,
         scale=SCALE,
+        caption=report_caption,
     log:
         paths.RENDER_LOG.replace("{scale}", SCALE),
     localrule: True
