@@ -1,5 +1,6 @@
 """End-to-end: seed 003's pure-noise targets (sparsity_fig2, sparsity_fig3, sparsity_fig4, sparsity_thm4)
-through one real Snakemake run at smoke scale."""
+and the MNIST target (sparsity_fig5, on the workflow's MNIST stand-in) through one real Snakemake run at
+smoke scale."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tests.e2e_helpers import make_working_copy, snakemake
 
 pytestmark = pytest.mark.e2e
 
-TARGETS = ("sparsity_fig2", "sparsity_fig3", "sparsity_fig4", "sparsity_thm4")
+TARGETS = ("sparsity_fig2", "sparsity_fig3", "sparsity_fig4", "sparsity_thm4", "sparsity_fig5")
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,12 @@ def test_thm4_regimes(built):
     assert large["all_dead"].eq(1.0).all()  # Theorem 4.1
     small = final[final["rule"].isin(["h=1/k", "h=0.25/k"]) & (final["k"] == 32)]
     assert small["all_dead"].eq(0.0).all() and small["zero_frac_mean"].between(0.3, 0.7).all()
+
+
+def test_fig5_mnist_standin(built):
+    final = aggregate(built, "sparsity_fig5")
+    assert len(final) == 2 and sorted(final["label_noise"]) == [0.0, 0.1]
+    assert final["epoch"].eq(2).all() and final["hidden"].eq(32).all() and final["sample_size"].eq(12).all()
+    assert final["test_error"].between(0, 1).all() and final["active_frac_train"].between(0, 1).all()
+    assert (final["test_error"] < final["test_error_init"]).all()  # it learns the stand-in
+    assert (built / "data/standin/mnist").is_dir()

@@ -156,3 +156,32 @@ def theorem4_summary(curves: pd.DataFrame) -> pd.DataFrame:
             record[f"{name}_lo"], record[f"{name}_hi"] = mean - half, mean + half
         records.append(record)
     return pd.DataFrame(records).sort_values(["cell", "rule", "k"]).reset_index(drop=True)
+
+
+@AGGREGATORS.register("sparsity_mnist_summary")
+def mnist_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per MNIST run (cell, label_noise, seed): its last epoch's errors and active fractions,
+    the same at initialisation (`<m>_init`), and Appendix F's counts over its hidden neurons:
+    `associated` (digit-associated neurons of all), `associated_sample` (of the `histogram_neurons`
+    drawn for Fig. 6), `silent` (neurons that never fired on the training set)."""
+    missing = [k for k in ("cell", "kind", "seed", "label_noise", "epoch") if k not in curves]
+    if missing:
+        raise ValueError(
+            f"sparsity_mnist_summary needs columns {missing} in curves.csv (trainer sparsity_mnist)")
+    epochs, neurons = curves[curves["kind"] == "epoch"], curves[curves["kind"] == "neuron"]
+    metrics = ("train_error", "test_error", "active_frac_train", "active_frac_test", "train_loss")
+    count_columns = [f"count_{c}" for c in range(10)]
+    records = []
+    for (cell, p, seed), run in epochs.sort_values("epoch").groupby(["cell", "label_noise", "seed"]):
+        record = {"cell": cell, "label_noise": p, "seed": seed, "epoch": int(run["epoch"].iloc[-1])}
+        for m in metrics:
+            record[m], record[f"{m}_init"] = run[m].iloc[-1], run[m].iloc[0]
+        own = neurons[(neurons["cell"] == cell) & (neurons["label_noise"] == p) & (neurons["seed"] == seed)]
+        in_sample = own["in_sample"].astype(str).str.lower() == "true"
+        record["hidden"] = len(own)
+        record["associated"] = int((own["digit"] >= 0).sum())
+        record["associated_sample"] = int((own.loc[in_sample, "digit"] >= 0).sum())
+        record["sample_size"] = int(in_sample.sum())
+        record["silent"] = int((own[count_columns].sum(axis=1) == 0).sum())
+        records.append(record)
+    return pd.DataFrame(records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -225,4 +226,63 @@ def render_sparsity_thm4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
                  f"{int(final['runs'].max())} runs per point, {int(final['steps'].max())} steps"
                  f"{scale_note(scale)}", fontsize=9)
     fig.tight_layout()
+    save_figure(fig, out)
+
+
+@RENDERERS.register("sparsity_fig5")
+def render_sparsity_fig5(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> None:
+    """Fig. 5 and Appendix F's Fig. 6 on one page: (a) typical fraction of active hidden neurons vs epochs,
+    (b) training and test error vs epochs (mean over seeds, band = min..max), then, for the first seed
+    of the lowest and the highest noise level, the digit histograms of its drawn hidden neurons (how
+    often each fired for each digit on the training set; the associated digit in red)."""
+    plt, sns = setup()
+    epochs = curves[curves["kind"] == "epoch"].copy()
+    neurons = curves[curves["kind"] == "neuron"]
+    epochs["p"] = epochs["label_noise"].map(lambda v: f"p = {v:g}")
+    levels = sorted(epochs["label_noise"].unique())
+    palette = dict(zip(levels, sns.color_palette(n_colors=len(levels)), strict=True))
+    fig = plt.figure(figsize=(15, 17))
+    top, *grids = fig.subfigures(3, 1, height_ratios=[1.0, 1.4, 1.4])
+    ax_active, ax_error = top.subplots(1, 2)
+    for p in levels:
+        stats = epochs[epochs["label_noise"] == p].groupby("epoch")
+        colour = palette[p]
+        for ax, column, style, label in ((ax_active, "active_frac_train", "-", "train"),
+                                         (ax_error, "train_error", "--", "train"),
+                                         (ax_error, "test_error", "-", "test")):
+            agg = stats[column].agg(["mean", "min", "max"])
+            ax.plot(agg.index, agg["mean"], color=colour, linestyle=style, label=f"p = {p:g} {label}")
+            ax.fill_between(agg.index, agg["min"], agg["max"], color=colour, alpha=0.15, linewidth=0)
+    ax_active.set_ylabel("(a) typical fraction of active hidden neurons")
+    ax_error.set_ylabel("(b) classification error")
+    ax_error.set_yscale("log")
+    for ax in (ax_active, ax_error):
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    summary = "; ".join(
+        f"p = {p:g}: active {g['active_frac_train_init'].mean():.0%} -> {g['active_frac_train'].mean():.1%}, "
+        f"test err {g['test_error'].mean():.2%}, "
+        f"digit-associated {g['associated'].mean():.0f}/{g['hidden'].iloc[0]} "
+        f"({g['associated_sample'].mean():.1f}/{g['sample_size'].iloc[0]} drawn)"
+        for p, g in final.groupby("label_noise"))
+    top.suptitle(f"MNIST, {final['seed'].nunique()} seeds per p; {summary}{scale_note(scale)}", fontsize=9)
+    seed = int(final["seed"].min())
+    for grid, p in zip(grids, (levels[0], levels[-1]), strict=True):
+        own = neurons[(neurons["label_noise"] == p) & (neurons["seed"] == seed)]
+        own = own[own["in_sample"].astype(str).str.lower() == "true"].sort_values("neuron")
+        columns = 6
+        rows = max(1, math.ceil(len(own) / columns))
+        axes = grid.subplots(rows, columns, squeeze=False)
+        for ax, (_, neuron) in zip(axes.flat, own.iterrows(), strict=False):
+            counts = [neuron[f"count_{c}"] for c in range(10)]
+            colours = ["tab:red" if c == neuron["digit"] else "tab:gray" for c in range(10)]
+            ax.bar(range(10), counts, color=colours)
+            ax.set_xticks(range(10))
+            ax.tick_params(labelsize=6)
+            ax.set_title(f"neuron {int(neuron['neuron'])}", fontsize=7)
+        for ax in list(axes.flat)[len(own):]:
+            ax.axis("off")
+        associated = int((own["digit"] >= 0).sum())
+        grid.suptitle(f"Fig. 6: p = {p:g}, seed {seed}: firing counts per digit of {len(own)} random hidden "
+                      f"neurons; {associated} digit-associated (red)", fontsize=9)
     save_figure(fig, out)

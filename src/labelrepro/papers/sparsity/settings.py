@@ -125,3 +125,47 @@ class Theorem4Settings:
             raise ValueError("give at least one learning rate in lrs or lrs_times_k")
         if any(h <= 0 for h in (*self.lrs, *self.lrs_times_k)):
             raise ValueError("every learning rate in lrs and lrs_times_k must be > 0")
+
+
+@TRAINERS.register("sparsity_mnist", implementation="labelrepro.papers.sparsity.mnist", revision=1)
+@dataclass(frozen=True)
+class MnistSettings:
+    """§6.4 MNIST: N(x) = W2 ReLU(W1 x + b1) + b2, 784 -> `hidden` -> 10, loss sum_i log(1 + exp(-y_i N(x)_i))
+    with y_i = +1 for the label's output and -1 for the others (Eq. 3), SGD at batch size 1, learning
+    rate `lr` halved every `halve_every` epochs, per-step label noise `label_noise` (the label is
+    replaced with probability p by a uniform one of the 10 digits). One epoch = as many steps as
+    training images. Every (seed, p) of a job trains in one batched tensor."""
+
+    epochs: int
+    hidden: int = 600
+    lr: float = 0.01
+    halve_every: int = 5
+    label_noises: tuple[float, ...] = (0.0, 0.1)
+    dataset: Literal["mnist"] = "mnist"
+    #: pixels / 255 in [0, 1] ("unit": non-negative inputs, as §5 notes for MNIST), or standardised
+    #: with the dataset's mean and std ("standardize").
+    input_scaling: Literal["unit", "standardize"] = "unit"
+    bias: bool = True
+    #: U[-a, a] init: "torch" = nn.Linear's default a = 1/sqrt(fan_in) (weights and biases);
+    #: "unit" = sqrt(3) as §6 states for its small nets; "fan_in" = sqrt(3 / fan_in), zero biases.
+    init_scale: Literal["torch", "unit", "fan_in"] = "torch"
+    #: each step draws an image uniformly with replacement (§3), or walks a fresh permutation per epoch
+    sampling: Literal["with_replacement", "permutation"] = "with_replacement"
+    #: training images whose clean error and active fraction are measured each epoch (0 = all)
+    eval_train_subset: int = 10000
+    #: neurons per run drawn for Appendix F's histograms (Fig. 6 shows 30)
+    histogram_neurons: int = 30
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "hidden", "halve_every", "histogram_neurons"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.label_noises or not all(0.0 <= p <= 1.0 for p in self.label_noises):
+            raise ValueError(
+                f"label_noises must be a non-empty list of rates in [0, 1], got {list(self.label_noises)}")
+        if self.eval_train_subset < 0:
+            raise ValueError(f"eval_train_subset must be >= 0 (0 = all), got {self.eval_train_subset}")
+        if self.histogram_neurons > self.hidden:
+            raise ValueError(f"histogram_neurons ({self.histogram_neurons}) exceeds hidden ({self.hidden})")
