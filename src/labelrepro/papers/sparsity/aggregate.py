@@ -113,7 +113,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # the interval always contains p; clamping keeps rounding at p = 0 or 1 from putting it outside
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 @AGGREGATORS.register("sparsity_thm4_summary")

@@ -213,7 +213,9 @@ def render_sparsity_thm4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
     for ax, (column, label) in zip(axes, panels, strict=True):
         for rule in rules:
             rows = final[final["rule"] == rule].sort_values("k")
-            err = [rows[column] - rows[f"{column}_lo"], rows[f"{column}_hi"] - rows[column]]
+            # clipped at 0: an interval end equal to the estimate may come out a rounding error inside it
+            err = [(rows[column] - rows[f"{column}_lo"]).clip(lower=0),
+                   (rows[f"{column}_hi"] - rows[column]).clip(lower=0)]
             ax.errorbar(rows["k"], rows[column], yerr=err, color=palette[rule], marker="o", markersize=3,
                         capsize=2, linewidth=1, label=rule)
         ax.set_xscale("log", base=2)
