@@ -186,3 +186,18 @@ def mnist_summary(curves: pd.DataFrame) -> pd.DataFrame:
         record["silent"] = int((own[count_columns].sum(axis=1) == 0).sum())
         records.append(record)
     return pd.DataFrame(records)
+
+
+@AGGREGATORS.register("sparsity_cifar_layers")
+def cifar_layers(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, label_smoothing, seed, ReLU layer): the layer's fraction of active units for a
+    typical test input after training, its size, whether it is the penultimate layer, and the run's
+    final test accuracy."""
+    missing = [k for k in ("cell", "kind", "seed", "label_smoothing") if k not in curves]
+    if missing:
+        raise ValueError(
+            f"sparsity_cifar_layers needs columns {missing} in curves.csv (trainer sparsity_cifar)")
+    layers = curves[curves["kind"] == "layer"]
+    columns = ["cell", "label_smoothing", "seed", "layer_index", "layer", "units", "penultimate",
+               "active_frac", "test_acc"]
+    return layers[columns].sort_values(["label_smoothing", "seed", "layer_index"]).reset_index(drop=True)

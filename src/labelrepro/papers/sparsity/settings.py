@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from labelrepro.engine.settings import OptimSettings
 from labelrepro.registry import TRAINERS
 
 
@@ -169,3 +170,33 @@ class MnistSettings:
             raise ValueError(f"eval_train_subset must be >= 0 (0 = all), got {self.eval_train_subset}")
         if self.histogram_neurons > self.hidden:
             raise ValueError(f"histogram_neurons ({self.histogram_neurons}) exceeds hidden ({self.hidden})")
+
+
+@TRAINERS.register("sparsity_cifar", implementation="labelrepro.papers.sparsity.cifar", revision=1)
+@dataclass(frozen=True, kw_only=True)
+class CifarSettings(OptimSettings):
+    """§6.4 CIFAR-10: ResNet-20 (option-A shortcuts) trained with cross-entropy on softmax, with label
+    smoothing `label_smoothing` = p (target 1 - p + p/|Y| on the label, p/|Y| elsewhere: the shared
+    `losses/label_smoothing.py`, convention "uniform", §3), on Idelbayev's (2020) recipe (paper values
+    in workflow/experiments/sparsity/sparsity_table_cifar.yaml). After training, forward hooks on every
+    ReLU measure the fraction of active units per layer for a typical test input."""
+
+    depth: int = 20
+    dataset: Literal["cifar10"] = "cifar10"
+    train_subset: int = 0
+    test_subset: int = 0
+    label_smoothing: float = 0.0
+    smoothing_convention: Literal["uniform", "others"] = "uniform"
+    augment: dict[str, Any] = field(default_factory=dict)
+    label_noise: dict[str, Any] = field(default_factory=lambda: {"model": "none"})
+    amp: bool = True
+    channels_last: bool = True
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if self.depth < 8 or (self.depth - 2) % 6:
+            raise ValueError(f"depth must be 6n + 2 (20, 32, 44, 56, 110), got {self.depth}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
