@@ -5,5 +5,5 @@
 
 use rule train_run as sparsity_train with:
     wildcard_constraints:
-        trainer="sparsity",
+        trainer="sparsity|sparsity_noise|sparsity_thm4|sparsity_mnist|sparsity_cifar",
         run=none_of(PACKED_RUNS),

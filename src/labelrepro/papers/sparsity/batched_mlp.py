@@ -30,6 +30,19 @@ def init_bound(init_scale: str, fan_in: int) -> float:
     raise ValueError(f"init_scale must be 'unit' or 'fan_in', got '{init_scale}'")
 
 
+def loss_derivative(
+    out: torch.Tensor, y: torch.Tensor, hinge: torch.Tensor, beta: float = 0.0
+) -> torch.Tensor:
+    """dL/dN of L(-y N) for labels y in {-1, +1}, per run: the hinge loss ReLU(beta - y N) where the
+    boolean mask `hinge` is true, the logistic loss log(1 + exp(-y N)) elsewhere.
+
+    Hinge: -y where beta - y N > 0, else 0 (at the kink beta = y N the derivative taken is 0, as
+    PyTorch's ReLU gives; a measure-zero event for continuous weights). Logistic: -y sigmoid(-y N).
+    """
+    margin = y * out
+    return torch.where(hinge, -y * (beta - margin > 0), -y * torch.sigmoid(-margin))
+
+
 class BatchedReluNet:
     """R networks N_r(x) = w2_r . ReLU(W1_r x + b1_r) + b2_r with scalar output."""
 
@@ -85,10 +98,23 @@ class BatchedReluNet:
         at this size; `tests/test_sparsity.py` checks it against autograd.
         x: (R, d) one input per run, y: (R,) labels.
         """
+        self.sgd_step(x, y, lr)
+
+    @torch.no_grad()
+    def sgd_step(
+        self, x: torch.Tensor, y: torch.Tensor, lr: float | torch.Tensor, hinge: torch.Tensor | None = None,
+        beta: float = 0.0,
+    ) -> None:
+        """One SGD step per run on L(-y N(x)): logistic for every run (`hinge` None), else the hinge
+        loss ReLU(beta - y N(x)) for the runs where the boolean (R,) mask `hinge` is true and the
+        logistic loss for the others, so runs of both losses advance in one batched step. `lr` is one
+        rate for all runs or an (R,) tensor of per-run rates (folded into dL/dN)."""
         z = torch.baddbmm(self.b1.unsqueeze(-1), self.w1, x.unsqueeze(-1)).squeeze(-1)
         hidden = torch.relu(z)
         out = (hidden * self.w2).sum(-1) + self.b2
-        g = -y * torch.sigmoid(-y * out)
+        g = -y * torch.sigmoid(-y * out) if hinge is None else loss_derivative(out, y, hinge, beta)
+        if isinstance(lr, torch.Tensor):
+            g, lr = g * lr, 1.0
         delta = g.unsqueeze(1) * self.w2 * (z > 0)
         self.w2.addcmul_(g.unsqueeze(1), hidden, value=-lr)
         self.w1.baddbmm_(delta.unsqueeze(2), x.unsqueeze(1), alpha=-lr)
