@@ -52,7 +52,8 @@ def label_relaxation(logits: torch.Tensor, labels: torch.Tensor, alpha: float | 
     if bool(((a <= 0) | (a >= 1)).any()):
         raise ValueError(f"label relaxation needs 0 < alpha < 1, got {a.flatten().tolist()}")
     log_py, log_rest = true_class_log_probs(logits, labels)
-    outside = (1 - a) * (torch.log(1 - a) - log_py) + a * (torch.log(a) - log_rest)
+    # >= 0 mathematically (Gibbs); the clamp removes rounding below zero right at the border
+    outside = ((1 - a) * (torch.log(1 - a) - log_py) + a * (torch.log(a) - log_rest)).clamp_min(0)
     inside = log_py >= torch.log(1 - a)
     return torch.where(inside, torch.zeros_like(outside), outside)
 
