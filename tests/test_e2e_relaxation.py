@@ -82,5 +82,7 @@ def test_paper_scale_dry_run(built):
     result = snakemake(built, "-n", *TARGETS, "--config", "scale=paper")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
-    assert re.search(r"relax_mlp_train\s+4\n", out)  # 2 datasets x (select, final), shared by both targets
+    # shared by both targets: MLP 2 datasets x (select, final); CIFAR 2 datasets x 3 models x 2 phases x
+    # (CE + 4 losses x 7 strengths)
+    assert re.search(rf"relax_train\s+{4 + 6 * 2 * 29}\n", out)
     assert "gpu=1" in out

@@ -13,13 +13,13 @@ from labelrepro.core.seeding import make_generator
 from labelrepro.papers.relaxation.batched_mlp import BatchedMLP
 from labelrepro.papers.relaxation.methods import METHODS
 from labelrepro.papers.relaxation.selection import relax_reliability, relax_selection
-from labelrepro.papers.relaxation.settings import MlpSettings
+from labelrepro.papers.relaxation.settings import RelaxSettings
 from labelrepro.papers.relaxation.trainer import split_indices
 
 
 def _settings(**overrides):
     values = {"dataset": "mnist", "phase": "select", "epochs": 2, "lr": 0.05, **overrides}
-    return settings_from_dict(MlpSettings, values, "test")
+    return settings_from_dict(RelaxSettings, values, "test")
 
 
 def test_batched_mlp_follows_separate_networks():

@@ -35,7 +35,8 @@ def last_epochs(curves: pd.DataFrame) -> pd.DataFrame:
     missing = [k for k in ("dataset", "phase", "model", "method", "strength", "seed", "epoch", "acc", "ece")
                if k not in curves]
     if missing:
-        raise ValueError(f"relax_selection needs columns {missing} in curves.csv (grid keys or metrics)")
+        raise ValueError(f"relax_selection needs columns {missing} in curves.csv (grid keys or metrics; "
+                         "the grid must name dataset, model and phase)")
     ids = ["dataset", "model", "phase", "method", "strength", "seed"]
     return curves.sort_values("epoch", kind="stable").groupby(ids, sort=False).tail(1)
 

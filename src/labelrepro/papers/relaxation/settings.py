@@ -4,8 +4,9 @@ Two trainers:
 
 - `relax_simplex`: no training; evaluates label smoothing and label relaxation over a barycentric grid
   of the 3-class simplex for the A.3 figure (`relax_fig1`), with the package's own loss functions.
-- `relax_mlp`: the 2 × 1024 ReLU MLPs of A.2.1 on MNIST / Fashion-MNIST; one job trains every seed ×
-  loss × strength of one dataset and phase side by side (batched tensors, `batched_mlp.py`).
+- `relax`: the table's runs. `model: mlp` = the 2 × 1024 ReLU MLPs of A.2.1 on MNIST / Fashion-MNIST,
+  one job training every seed × loss × strength of one dataset and phase side by side (batched tensors,
+  `batched_mlp.py`); the CIFAR models (A.2.2-A.2.4) train their networks one after the other (`cifar.py`).
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ class SimplexSettings:
             )
 
 
-@TRAINERS.register("relax_mlp", implementation="labelrepro.papers.relaxation.trainer", revision=1)
+@TRAINERS.register("relax", implementation="labelrepro.papers.relaxation.trainer", revision=1)
 @dataclass(frozen=True, kw_only=True)
-class MlpSettings(OptimSettings):
-    """One dataset and phase of the MLP rows: every method × strength × seed of it in one job.
+class RelaxSettings(OptimSettings):
+    """One dataset, model and phase of the table: every method × strength × seed of it in one job.
 
     phase `select`: train on the training part minus a validation part (`val_fraction`), score on it
     (the hyperparameter search of the authors' `lr_study_ho.py`); phase `final`: train on the whole
@@ -58,8 +59,9 @@ class MlpSettings(OptimSettings):
     the best validation accuracy and reports that strength's `final` run.
     """
 
-    dataset: Literal["mnist", "fashion_mnist"]
+    dataset: Literal["mnist", "fashion_mnist", "cifar10", "cifar100"]
     phase: Literal["select", "final"]
+    model: Literal["mlp", "resnet56_v2", "vgg16_bn_dropout", "densenet_bc100"] = "mlp"
     methods: tuple[str, ...] = ("ce", "ls", "cp", "fl", "lr")
     strengths: tuple[float, ...] = STRENGTHS
     hidden: int = 1024
@@ -70,6 +72,12 @@ class MlpSettings(OptimSettings):
     pool_subset: int = 0  # 0 = the whole merged pool; smoke scale may take a fixed subset
     eval_batch_size: int = 2000
     ece_bins: int = 15
+    # CIFAR models: A.2.5's augmentation (horizontal flip, shifts of `shift` × the side, edge pixels
+    # repeated as Keras' fill_mode='nearest'); bf16 autocast and channels_last on CUDA
+    augment: bool = False
+    shift: float = 0.1
+    amp: bool = True
+    channels_last: bool = True
     # A.2: SGD, Nesterov momentum 0.9, batch size 64
     batch_size: int = 64
     momentum: float = 0.9
@@ -96,6 +104,12 @@ class MlpSettings(OptimSettings):
                              "(schedule: multistep)")
         if self.ece_bins < 1 or self.pool_subset < 0:
             raise ValueError("ece_bins must be >= 1 and pool_subset >= 0")
+        mlp_data = self.dataset in ("mnist", "fashion_mnist")
+        if mlp_data != (self.model == "mlp"):
+            raise ValueError(f"model {self.model} does not go with dataset {self.dataset}: seed 004 trains "
+                             "the MLP on MNIST / Fashion-MNIST and the CIFAR models on CIFAR-10/100")
+        if not 0.0 <= self.shift < 0.5:
+            raise ValueError(f"shift must lie in [0, 0.5), got {self.shift}")
 
     def combos(self) -> list[tuple[str, float]]:
         """(method, strength) of every network per seed: CE once (strength 0), the others per strength."""

@@ -80,7 +80,9 @@ class SimplexRun(Run):
         self.rows, self.position = list(state["rows"]), state["position"]
 
     def outputs(self) -> dict[int, SeedOutput]:
-        return {seed: SeedOutput(rows=[{"seed": seed, **row} for row in self.rows]) for seed in self.seeds}
+        alpha = self.settings.alpha
+        return {seed: SeedOutput(rows=[{"seed": seed, "alpha": alpha, **row} for row in self.rows])
+                for seed in self.seeds}
 
 
 RUN = SimplexRun

@@ -8,7 +8,7 @@ and the per-pixel mean of the phase's training images is subtracted (A.2.5).
 
 All networks of a seed start from the same initialisation and see the same batches (paired across
 losses); every loss is applied to its own networks (`BatchedMLP`'s run axis is seed-major: run
-s·K + k is seed s, combination k of `MlpSettings.combos()`). Each epoch ends with an evaluation of every
+s·K + k is seed s, combination k of `RelaxSettings.combos()`). Each epoch ends with an evaluation of every
 network (accuracy, ECE with `ece_bins` bins, NLL); the last epoch also records the reliability bins.
 """
 
@@ -27,15 +27,15 @@ from labelrepro.engine.optim import build_optimizer, build_scheduler
 from labelrepro.papers.relaxation import calibration
 from labelrepro.papers.relaxation.batched_mlp import BatchedMLP
 from labelrepro.papers.relaxation.methods import METHODS
-from labelrepro.papers.relaxation.settings import MlpSettings as Settings
+from labelrepro.papers.relaxation.settings import RelaxSettings as Settings
 
 
 def merged_pool(job: Job, settings: Settings) -> tuple[torch.Tensor, torch.Tensor]:
-    """Official train + test as one pool of flattened uint8 images and labels (optionally a fixed subset)."""
+    """Official train + test as one pool of uint8 (N, C, H, W) images and labels (or a fixed subset)."""
     runtime = job.runtime
     parts = [load_vision_dataset(settings.dataset, runtime.data_dir, train, runtime.download,
                                  runtime.verify_data) for train in (True, False)]
-    images = torch.cat([p[0] for p in parts]).flatten(1)
+    images = torch.cat([p[0] for p in parts])
     labels = torch.cat([p[1] for p in parts])
     if 0 < settings.pool_subset < len(labels):
         gen = make_generator(0, f"relax-pool-{settings.dataset}-{settings.pool_subset}")
@@ -68,7 +68,7 @@ class MlpRun(Run):
         device = job.device
         info = get_dataset_info(settings.dataset)
         images, labels = merged_pool(job, settings)
-        pool = images.to(device=device, dtype=torch.float32) / 255.0
+        pool = images.flatten(1).to(device=device, dtype=torch.float32) / 255.0
         self.labels = labels.to(device)
         splits = [split_indices(len(labels), seed, settings) for seed in seeds]
         self.train_idx = torch.stack([s[0] for s in splits]).to(device)  # (S, n_train)
@@ -161,7 +161,7 @@ class MlpRun(Run):
             for k, (method, strength) in enumerate(self.combos):
                 r = s * per_seed + k
                 row: dict[str, Any] = {
-                    "seed": seed, "model": "mlp", "method": method, "strength": strength, "epoch": epoch,
+                    "seed": seed, "method": method, "strength": strength, "epoch": epoch,
                     "eval_split": split, "train_loss": float(train_loss[r]),
                     "acc": float(values["acc"][r]),
                     "ece": float(values["ece"][r]), "nll": float(values["nll"][r]),
@@ -198,4 +198,18 @@ class MlpRun(Run):
                 for seed in self.seeds}
 
 
-RUN = MlpRun
+class RelaxRun(Run):
+    """The trainer's entry point: the batched MLP run for `model: mlp`, else the CIFAR run (cifar.py)."""
+
+    batch_seeds = True
+
+    def __new__(cls, job: Job, seeds: list[int]) -> Run:  # type: ignore[misc]
+        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
+        if settings.model == "mlp":
+            return MlpRun(job, seeds)
+        from labelrepro.papers.relaxation.cifar import CifarRun
+
+        return CifarRun(job, seeds)
+
+
+RUN = RelaxRun
