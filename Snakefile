@@ -40,6 +40,7 @@ include: "workflow/rules/random_labels.smk"
 include: "workflow/rules/limit.smk"
 include: "workflow/rules/alasca.smk"
 include: "workflow/rules/sparsity.smk"
+include: "workflow/rules/relaxation.smk"
 include: "workflow/rules/render.smk"
 include: "workflow/rules/scorecard.smk"
 

@@ -25,6 +25,14 @@ first, largest and last class loss, the last random-label loss and whether every
 `--lr` and `--warmup-epochs` override the experiment's values (e.g. `--warmup-epochs 0`):
 
     python benchmarks/bench_epoch_cost.py --target fig3a --cells copy_depth-1_ --stability-steps 300
+
+Seed 004 (`--target relax_cifar`): the three CIFAR models of relax_table (ResNet-56 v2, VGG16 with BN and
+dropout, DenseNet-BC-100), each timed on its real training step at the paper's batch size 64 (forward,
+label-relaxation loss, backward, SGD with Nesterov momentum; bf16/channels_last on CUDA) and one
+evaluation batch; an epoch is ceil(50000 / 64) steps (the training part of the merged 60k, test 1/6)
+plus 10000 / eval_batch evaluation batches. Printed per model and number of classes (10 / 100):
+
+    python benchmarks/bench_epoch_cost.py --target relax_cifar [--device cuda] [--steps 2]
 """
 
 from __future__ import annotations
@@ -93,6 +101,77 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
     return {"step_s": step_s, "eval_s": eval_s, "flops_per_image": flops_per_image}
 
 
+RELAX_TRAIN, RELAX_EVAL, RELAX_BATCH, RELAX_EVAL_BATCH = 50_000, 10_000, 64, 500
+RELAX_EPOCHS = {10: 200, 100: 300}  # A.2.2-A.2.4: 200 epochs on CIFAR-10, 300 on CIFAR-100
+
+
+def relax_models(num_classes: int) -> dict[str, torch.nn.Module]:
+    from labelrepro.models.densenet import densenet_bc100
+    from labelrepro.models.preact_resnet import resnet56_v2
+    from labelrepro.models.vgg import vgg16_bn_dropout
+
+    gen = torch.Generator().manual_seed(0)
+    return {"resnet56_v2": resnet56_v2(num_classes, gen),
+            "vgg16_bn_dropout": vgg16_bn_dropout(num_classes, gen),
+            "densenet_bc100": densenet_bc100(num_classes, gen)}
+
+
+def time_relax_model(net: torch.nn.Module, num_classes: int, device: torch.device,
+                     steps: int) -> dict[str, float]:
+    """Seconds per training step (batch 64, label relaxation) and per evaluation batch; FLOPs per image."""
+    from labelrepro.papers.relaxation.losses import label_relaxation
+
+    net = supervised.prepare_model(net, device, channels_last=True)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    gen = torch.Generator().manual_seed(0)
+    x = supervised.to_input(torch.randn(RELAX_BATCH, 3, 32, 32, generator=gen).to(device), True)
+    y = torch.randint(num_classes, (RELAX_BATCH,), generator=gen).to(device)
+
+    def step() -> None:
+        with supervised.autocast(device, True):
+            logits = net(x)
+        loss = label_relaxation(logits.float(), y, 0.1).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    net.train()
+    with FlopCounterMode(display=False) as counter:
+        step()
+    flops = counter.get_total_flops() / RELAX_BATCH
+    step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    step_s = (time.perf_counter() - start) / steps
+    net.eval()
+    x_eval = supervised.to_input(torch.randn(RELAX_EVAL_BATCH, 3, 32, 32, generator=gen).to(device), True)
+    with torch.no_grad(), supervised.autocast(device, True):
+        net(x_eval)
+        _sync(device)
+        start = time.perf_counter()
+        net(x_eval)
+        _sync(device)
+    return {"step_s": step_s, "eval_s": time.perf_counter() - start, "flops_per_image": flops}
+
+
+def relax_cost(device: torch.device, steps: int) -> None:
+    print(f"relax_cifar (seed 004) at paper scale on {device} ({torch.get_num_threads()} CPU threads), "
+          f"batch {RELAX_BATCH}, {RELAX_TRAIN} training images")
+    for num_classes in (10, 100):
+        for name, net in relax_models(num_classes).items():
+            t = time_relax_model(net, num_classes, device, steps)
+            epoch_s = (math.ceil(RELAX_TRAIN / RELAX_BATCH) * t["step_s"]
+                       + math.ceil(RELAX_EVAL / RELAX_EVAL_BATCH) * t["eval_s"])
+            run_h = epoch_s * RELAX_EPOCHS[num_classes] / 3600
+            print(f"  {name:18s} C={num_classes:3d} {t['step_s']:6.3f} s/step  "
+                  f"{epoch_s / 60:6.1f} min/epoch  "
+                  f"{run_h:7.1f} h/run ({RELAX_EPOCHS[num_classes]} epochs)  "
+                  f"{t['flops_per_image'] / 1e9:5.2f} GFLOP/train image")
+
+
 def stability(name: str, settings: random_labels.Settings, device_name: str, steps: int,
               images: int, root: Path) -> None:
     """Train one cell for `steps` steps on a stand-in with CIFAR's epoch length; print the loss summary."""
@@ -125,7 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--target", required=True, choices=["fig3a", "fig1b"])
+    parser.add_argument("--target", required=True, choices=["fig3a", "fig1b", "relax_cifar"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=2, help="timed training steps per cell")
     parser.add_argument("--gpu-tflops", type=float, default=0.0,
@@ -142,6 +221,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device, None)
+    if args.target == "relax_cifar":
+        relax_cost(device, args.steps)
+        return
     experiment = load_experiments()[args.target]
     if args.stability_steps:
         print(f"{args.target}: {args.stability_steps} steps per cell on a stand-in, {device}")

@@ -142,12 +142,19 @@ def _target_runs(plan: Any, experiment: Any) -> Iterator[tuple[Any, str]]:
         yield from walk(cell.run, point_label(experiment, cell.point))
 
 
+#: Trainers whose epochs this script cannot time (they do not draw batches through DeviceBatchLoader):
+#: seed 004's `relax` trains several networks per job one after the other; its CIFAR epochs are timed
+#: by `bench_epoch_cost.py --target relax_cifar` instead.
+UNTIMED_TRAINERS = frozenset({"relax"})
+
+
 def cifar_targets(experiments: dict[str, Any]) -> list[str]:
     from labelrepro.experiment import run_dataset
 
     return [
         name for name, exp in experiments.items()
-        if any(run_dataset(c.run) in CIFAR for c in exp.cells("paper").values())
+        if any(run_dataset(c.run) in CIFAR and c.run.trainer not in UNTIMED_TRAINERS
+               for c in exp.cells("paper").values())
     ]  # fmt: skip
 
 

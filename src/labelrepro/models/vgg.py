@@ -365,3 +365,65 @@ class VGG16(nn.Module):
     def _check_cut(k: int) -> None:
         if not 0 <= k <= NUM_LAYERS:
             raise ValueError(f"cut point must be in [0, {NUM_LAYERS}], got {k}")
+
+
+#: Dropout after each conv of the dropout variant (None: none), by conv index: the "cifar-vgg" layout
+#: (conv → ReLU → BN, dropout 0.3 in the first block and 0.4 deeper, none before a pool) that seed 004's
+#: authors adapted ("BatchNormalization and Dropout (ranging from p = 0.3 to p = 0.5 for increasing depth)").
+_DROPOUT_AFTER_CONV: tuple[float | None, ...] = (0.3, None, 0.4, None, 0.4, 0.4, None, 0.4, 0.4, None, 0.4,
+                                                 0.4, None)
+
+
+class VGG16Dropout(nn.Module):
+    """VGG16 with batch norm and dropout for 32×32 inputs (seed 004, A.2.3), a variant next to `VGG16`.
+
+    13 convs 3×3 (widths as VGG16), each conv → ReLU → BN (the cifar-vgg order, ReLU before BN; not
+    `VGG16`'s conv → BN → ReLU), dropout per `_DROPOUT_AFTER_CONV`, 2×2 max-pool after convs 2, 4, 7,
+    10, 13; then dropout 0.5, FC 512 → ReLU → BN1d → dropout 0.5 → FC classes. Init as `VGG16` (conv
+    Kaiming-normal fan-out, BN 1/0, hidden linear Kaiming-normal fan-in, classifier N(0, 0.01)).
+    `VGG16` itself (seed 000) is unchanged by this class.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, final_dropout: float = 0.5,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        parts: list[nn.Module] = []
+        c = in_channels
+        for index, (width, p) in enumerate(zip(CONV_WIDTHS, _DROPOUT_AFTER_CONV, strict=True)):
+            parts += [nn.Conv2d(c, width, 3, padding=1), nn.ReLU(inplace=True), nn.BatchNorm2d(width)]
+            if p is not None:
+                parts.append(nn.Dropout(p))
+            if index in POOL_AFTER:
+                parts.append(nn.MaxPool2d(2, 2))
+            c = width
+        self.features = nn.Sequential(*parts)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(final_dropout), nn.Linear(512, 512), nn.ReLU(inplace=True),
+            nn.BatchNorm1d(512), nn.Dropout(final_dropout), nn.Linear(512, num_classes),
+        )
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+                    _normal_(m.weight, math.sqrt(2.0 / fan_out), generator)
+                    nn.init.zeros_(m.bias)
+                elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
+                    m.reset_running_stats()
+            hidden, last = self.classifier[2], self.classifier[-1]
+            _normal_(hidden.weight, math.sqrt(2.0 / hidden.in_features), generator)
+            nn.init.zeros_(hidden.bias)
+            _normal_(last.weight, 0.01, generator)
+            nn.init.zeros_(last.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def vgg16_bn_dropout(num_classes: int = 10, generator: torch.Generator | None = None) -> VGG16Dropout:
+    """Seed 004's VGG16 (batch norm, dropout 0.3 → 0.5 by depth)."""
+    return VGG16Dropout(num_classes=num_classes, generator=generator)
