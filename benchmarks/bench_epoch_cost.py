@@ -1,4 +1,5 @@
-"""Paper-scale cost of the seed-000 targets (fig3a, fig1b): measured time per epoch on this device.
+"""Paper-scale cost of the seed-000 targets (fig1b, fig2, fig3a, fig3bc, figA1-figA3): measured time per
+epoch on this device.
 
 For every training cell of a target at paper scale this builds the real network (the trainer's own
 `build_network`), and times the real training step (the trainer's own `train_step`: forward, the
@@ -16,6 +17,13 @@ also prints a GPU-hour projection from the FLOP count at X TFLOP/s effective thr
 labelled as one. Run it on a GPU box (`--device cuda`) to replace the projection by a measurement.
 
     python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 25]
+    python benchmarks/bench_epoch_cost.py --target fig2 fig3bc figA1 figA2 figA3 --steps 1 --gpu-tflops 25
+
+Several targets: each distinct run (run id) is counted once per target and once in the union ("all"),
+and cells whose step costs the same are timed once: a WRN step's cost depends on whether the L_reg pass
+runs (lam > 0 or single output), on n and on the single-output variant, not on the lr, weight decay,
+label smoothing or dropout (negligible element-wise work) or the on-device augmentation (timed apart by
+benchmarks/bench_cifar_loader.py), so e.g. the five new figures' 117 cells need 5 timings.
 
 Stability mode (`--stability-steps K`): instead of timing, train the target's paper cells (those whose
 name contains `--cells`) for K steps on a FAKE class-conditional CIFAR stand-in (`--standin-images`
@@ -59,7 +67,7 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
     num_classes = 100 if settings.dataset == "cifar100" else 10
     net = supervised.prepare_model(random_labels.build_network(settings, num_classes, 0), device,
                                    settings.channels_last)
-    optimizer = optim.build_optimizer(settings, net.parameters())
+    optimizer = optim.build_optimizer(settings, random_labels.parameter_groups(net, settings))
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(settings.batch_size, 3, 32, 32, generator=gen).to(device)
     y = torch.randint(num_classes, (settings.batch_size,), generator=gen).to(device)
@@ -121,11 +129,63 @@ def stability(name: str, settings: random_labels.Settings, device_name: str, ste
     print("    class loss every 10 steps: " + " ".join(f"{v:.3g}" for v in cls[::10]), flush=True)
 
 
+def cost_key(settings: random_labels.Settings) -> tuple:
+    """What a training step's cost depends on (see the module doc); equal keys are timed once."""
+    with_reg = settings.lam > 0 or settings.single_output
+    return (settings.model, settings.wrn_width, settings.copy_depth, settings.width_multiplier,
+            settings.tail_mode, settings.num_random_labels, settings.single_output, with_reg,
+            settings.batch_size, settings.eval_batch_size)
+
+
+def cost_of_targets(experiments: dict, targets: list[str], device: torch.device, steps: int,
+                    gpu_tflops: float) -> None:
+    """Per target and for the union of the targets: distinct runs, hours on `device`, PFLOP."""
+    timings: dict[tuple, dict[str, float]] = {}
+    union: dict[str, tuple[float, float]] = {}
+    print(f"{', '.join(targets)} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
+    for target in targets:
+        runs: dict[str, tuple[float, float]] = {}
+        for name, cell in experiments[target].cells("paper").items():
+            if cell.run.id in runs:
+                continue
+            settings = settings_from_dict(random_labels.Settings, cell.settings, name)
+            key = cost_key(settings)
+            if key not in timings:
+                timings[key] = time_cell(settings, device, steps)
+                t = timings[key]
+                print(f"  timed {name:44s} {t['step_s']:7.2f} s/step  {t['eval_s']:6.2f} s/eval batch  "
+                      f"{t['flops_per_image'] / 1e9:6.2f} GFLOP/train image", flush=True)
+            t = timings[key]
+            eval_batches = math.ceil(CIFAR_TRAIN / settings.eval_batch_size) + math.ceil(
+                CIFAR_TEST / settings.eval_batch_size
+            )
+            epoch_s = math.ceil(CIFAR_TRAIN / settings.batch_size) * t["step_s"] + eval_batches * t["eval_s"]
+            epoch_flops = t["flops_per_image"] * (CIFAR_TRAIN + (CIFAR_TRAIN + CIFAR_TEST) / 3)
+            n_seeds = len(cell.seeds)
+            runs[cell.run.id] = (epoch_s * settings.epochs * n_seeds, epoch_flops * settings.epochs * n_seeds)
+        union.update(runs)
+        _report(target, runs, device, gpu_tflops)
+    if len(targets) > 1:
+        _report("all (shared runs once)", union, device, gpu_tflops)
+
+
+def _report(label: str, runs: dict[str, tuple[float, float]], device: torch.device,
+            gpu_tflops: float) -> None:
+    seconds = sum(s for s, _ in runs.values())
+    flops = sum(f for _, f in runs.values())
+    line = (f"{label}: {len(runs)} distinct runs, {seconds / 3600:.0f} {device.type.upper()}-hours measured "
+            f"on {device} ({flops / 1e15:.0f} PFLOP)")
+    if gpu_tflops:
+        line += f"; {flops / (gpu_tflops * 1e12) / 3600:.1f} GPU-hours at an ASSUMED {gpu_tflops:g} TFLOP/s"
+    print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--target", required=True, choices=["fig3a", "fig1b"])
+    parser.add_argument("--target", required=True, nargs="+",
+                        choices=["fig3a", "fig1b", "fig2", "fig3bc", "figA1", "figA2", "figA3"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=2, help="timed training steps per cell")
     parser.add_argument("--gpu-tflops", type=float, default=0.0,
@@ -142,9 +202,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device, None)
-    experiment = load_experiments()[args.target]
+    experiments = load_experiments()
+    if len(args.target) > 1 or args.target[0] not in ("fig3a", "fig1b"):
+        if args.stability_steps:
+            parser.error("--stability-steps takes one of fig3a, fig1b")
+        cost_of_targets(experiments, args.target, device, args.steps, args.gpu_tflops)
+        return
+    experiment = experiments[args.target[0]]
     if args.stability_steps:
-        print(f"{args.target}: {args.stability_steps} steps per cell on a stand-in, {device}")
+        print(f"{args.target[0]}: {args.stability_steps} steps per cell on a stand-in, {device}")
         with tempfile.TemporaryDirectory() as tmp:
             for name, cell in experiment.cells("paper").items():
                 if args.cells not in name:
@@ -155,7 +221,7 @@ def main() -> None:
                 settings = dataclasses.replace(settings, **overrides)
                 stability(name, settings, args.device, args.stability_steps, args.standin_images, Path(tmp))
         return
-    print(f"{args.target} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
+    print(f"{args.target[0]} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
     total_s = total_flops = 0.0
     for name, cell in experiment.cells("paper").items():
         settings = settings_from_dict(random_labels.Settings, cell.settings, name)
