@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import REPO, make_working_copy, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -54,24 +54,44 @@ def test_smoke_cells(built):
     assert len(fig3bc) == 4 and set(zeros["run"]) < set(fig3bc["run"])
     decayed = fig2["cell"] == "weight_decay-0.0005_head_weight_decay-true_seed-0"
     assert set(fig2.loc[decayed, "run"]) < set(fig3bc["run"])
-    assert len(_final(built, "figA1")) == 8 and set(_final(built, "figA1")["augmentation"]) == {
-        "none", "flip_crop_cutout"}
-    figa2 = _final(built, "figA2")
-    assert len(figa2) == 4 and (figa2["num_random_labels"] == 100).all()
+    figa1 = _final(built, "figA1")
+    assert len(figa1) == 6 and set(figa1["augmentation"]) == {"none", "flip_crop_cutout"}
+    assert sorted(set(figa1["eta"])) == [0.05, 0.2]
+    assert len(_final(built, "figA2")) == 4
     figa3 = _final(built, "figA3")
+    # The augmented standard run without weight decay is figA1's (augmented, eta 0.05, lambda 0) run.
+    shared = figa1.loc[(figa1["augmentation"] == "flip_crop_cutout") & (figa1["lam"] == 0), "run"]
+    standard = (figa3["variant"] == "standard") & (figa3["weight_decay"] == 0)
+    assert set(shared) == set(figa3.loc[standard, "run"])
     assert sorted(zip(figa3["variant"], figa3["weight_decay"], strict=True)) == [
         ("single_output", 0.0), ("single_output", 0.0005), ("standard", 0.0), ("standard", 0.0005)]
     assert figa3["loss_reg"].gt(0).all()
 
 
+def test_paper_scale_settings():
+    from labelrepro.experiment import load_experiments
+
+    experiments = load_experiments(REPO / "workflow" / "experiments")
+    for target, n in (("fig2", 10), ("fig3bc", 10), ("figA1", 10), ("figA2", 100), ("figA3", 100)):
+        for cell in experiments[target].cells("paper").values():
+            s = cell.settings
+            recipe = (s["model"], s["epochs"], s["batch_size"], s["lr"] if target != "figA1" else 0.5)
+            assert recipe == ("wrn16_4", 200, 256, 0.5) and "wrn_width" not in s, target
+            assert s["num_random_labels"] == n, target
+    cells = experiments["figA3"].cells("paper").values()
+    assert all(c.settings["augment"] == {"crop_padding": 4, "hflip": True, "cutout": 16} for c in cells)
+
+
 def test_paper_scale_dry_run_lists_each_distinct_run_once(built):
+    from labelrepro.experiment import load_experiments
+
+    experiments = load_experiments(REPO / "workflow" / "experiments")
     for target, runs in PAPER_RUNS.items():
-        result = snakemake(built, "-n", f"figures/{target}.pdf", "--config", "scale=paper")
-        out = result.stdout + result.stderr
-        assert result.returncode == 0, out[-3000:]
-        assert re.search(rf"random_labels_train\s+{runs}\n", out), (target, out[-2000:])
-        assert "gpu=1" in out
+        assert len({cell.run.id for cell in experiments[target].cells("paper").values()}) == runs, target
+    # One dry run of all six seed-000 WRN figures: every shared configuration appears as one job.
     result = snakemake(built, "-n", "figures/fig1b.pdf", *(f"figures/{t}.pdf" for t in TARGETS),
                        "--config", "scale=paper")
     out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
     assert re.search(rf"random_labels_train\s+{PAPER_RUNS_ALL}\n", out), out[-2000:]
+    assert "gpu=1" in out

@@ -178,13 +178,13 @@ def render_figA1(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: st
     plt, _ = setup()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     panels = (("none", "A: no augmentation"), ("flip_crop_cutout", "B: flip + crop + cutout"))
-    data = final.assign(lam=final["lam"].astype(float), lr=final["lr"].astype(float))
+    data = final.assign(lam=final["lam"].astype(float), eta=final["eta"].astype(float))
     for ax, (name, title) in zip(axes, panels, strict=True):
         panel = data[data["augmentation"] == name]
         if panel.empty:
             ax.set_title(f"{title} (no runs)", fontsize=9)
             continue
-        _heatmap(ax, panel, "lam", "lr", title, "learning rate η")
+        _heatmap(ax, panel, "lam", "eta", title, "base learning rate η")
     fig.suptitle(f"WRN-16-4, CIFAR-100, n = {_num_random_labels(curves)}{scale_note(scale)}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, out)
