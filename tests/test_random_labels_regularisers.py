@@ -148,3 +148,7 @@ def test_bad_regulariser_settings_name_the_key() -> None:
         _settings(label_smoothing=1.0)
     with pytest.raises(ConfigError, match="wrn_width"):
         _settings(model="vgg16", wrn_width=2)
+    with pytest.raises(ConfigError, match="wrn_depth"):
+        _settings(wrn_depth=12)
+    net = random_labels.build_network(_settings(wrn_depth=10), 4, seed=0)
+    assert sum(isinstance(m, PreActBlock) for m in net.modules()) == 3  # WRN-10: one block per group

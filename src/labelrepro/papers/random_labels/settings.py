@@ -36,7 +36,9 @@ class RandomLabelsSettings(OptimSettings):
     label_smoothing: float = 0.0
     label_smoothing_convention: Literal["others", "uniform"] = "others"
     head_weight_decay: bool = True
-    # WRN-16-k's widening factor: 4 is the paper's WRN-16-4; smoke scale shrinks it so a run takes seconds.
+    # WRN-d-k's depth d and widening factor k: 16 and 4 are the paper's WRN-16-4 (`model: wrn16_4`); smoke
+    # scale shrinks them so that a run takes about a second on a CPU.
+    wrn_depth: int = 16
     wrn_width: int = 4
     vgg_classifier: Literal["cifar", "torchvision"] = "cifar"
     augment: dict[str, Any] = field(default_factory=dict)
@@ -61,6 +63,10 @@ class RandomLabelsSettings(OptimSettings):
         if self.wrn_width < 1 or (self.wrn_width != 4 and self.model != "wrn16_4"):
             raise ValueError(f"wrn_width (WRN-16-k's k, >= 1) applies to model wrn16_4 only, got "
                              f"wrn_width={self.wrn_width} with model {self.model!r}")
+        bad_depth = (self.wrn_depth - 4) % 6 or self.wrn_depth < 10
+        if bad_depth or (self.wrn_depth != 16 and self.model != "wrn16_4"):
+            raise ValueError(f"wrn_depth must be 6m + 4 >= 10 and applies to model wrn16_4 only, got "
+                             f"wrn_depth={self.wrn_depth} with model {self.model!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing (δ) must lie in [0, 1), got {self.label_smoothing}")
         if self.label_smoothing > 0 and self.single_output:

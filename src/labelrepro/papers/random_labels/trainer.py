@@ -42,7 +42,8 @@ def build_network(settings: Settings, num_classes: int, seed: int) -> RandomLabe
             num_classes=num_classes, classifier=settings.vgg_classifier, generator=generator
         )
     else:
-        backbone = WideResNet(16, settings.wrn_width, num_classes, settings.dropout, generator=generator)
+        backbone = WideResNet(settings.wrn_depth, settings.wrn_width, num_classes, settings.dropout,
+                              generator=generator)
     return RandomLabelHeadsNet(
         backbone,
         num_classes,
