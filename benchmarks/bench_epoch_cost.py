@@ -18,6 +18,8 @@ labelled as one. Run it on a GPU box (`--device cuda`) to replace the projection
 
     python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 25]
     python benchmarks/bench_epoch_cost.py --target fig2 fig3bc figA1 figA2 figA3 --steps 1 --gpu-tflops 25
+    python benchmarks/bench_epoch_cost.py --target fig2 fig3bc figA1 figA2 figA3 --flops-only 16 \
+        --gpu-tflops 25
 
 Several targets: each distinct run (run id) is counted once per target and once in the union ("all"),
 and cells whose step costs the same are timed once: a WRN step's cost depends on whether the L_reg pass
@@ -137,9 +139,29 @@ def cost_key(settings: random_labels.Settings) -> tuple:
             settings.batch_size, settings.eval_batch_size)
 
 
+def count_flops(settings: random_labels.Settings, device: torch.device, batch: int) -> dict[str, float]:
+    """Training FLOPs per image of one real step, counted at a small batch (the count per image does not
+    depend on the batch size); no timing."""
+    small = dataclasses.replace(settings, batch_size=batch)
+    num_classes = 100 if settings.dataset == "cifar100" else 10
+    net = supervised.prepare_model(random_labels.build_network(small, num_classes, 0), device,
+                                   small.channels_last)
+    optimizer = optim.build_optimizer(small, random_labels.parameter_groups(net, small))
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, 32, 32, generator=gen).to(device)
+    y = torch.randint(num_classes, (batch,), generator=gen).to(device)
+    s = torch.randint(small.num_random_labels, (batch,), generator=gen).to(device)
+    with FlopCounterMode(display=False) as counter:
+        random_labels.train_step(net, optimizer, small, x, y, s, small.lam > 0 or small.single_output)
+    return {"flops_per_image": counter.get_total_flops() / batch, "step_s": math.nan, "eval_s": math.nan}
+
+
 def cost_of_targets(experiments: dict, targets: list[str], device: torch.device, steps: int,
-                    gpu_tflops: float) -> None:
-    """Per target and for the union of the targets: distinct runs, hours on `device`, PFLOP."""
+                    gpu_tflops: float, flops_batch: int = 0) -> None:
+    """Per target and for the union of the targets: distinct runs, hours on `device`, PFLOP.
+
+    `flops_batch` > 0 counts FLOPs only (at that batch) and times nothing: for a busy machine, where a
+    timing would measure the other processes; the CPU-hours are then not printed."""
     timings: dict[tuple, dict[str, float]] = {}
     union: dict[str, tuple[float, float]] = {}
     print(f"{', '.join(targets)} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
@@ -151,9 +173,11 @@ def cost_of_targets(experiments: dict, targets: list[str], device: torch.device,
             settings = settings_from_dict(random_labels.Settings, cell.settings, name)
             key = cost_key(settings)
             if key not in timings:
-                timings[key] = time_cell(settings, device, steps)
+                timings[key] = (count_flops(settings, device, flops_batch) if flops_batch
+                                else time_cell(settings, device, steps))
                 t = timings[key]
-                print(f"  timed {name:44s} {t['step_s']:7.2f} s/step  {t['eval_s']:6.2f} s/eval batch  "
+                verb = "counted" if flops_batch else "timed"
+                print(f"  {verb} {name:44s} {t['step_s']:7.2f} s/step  {t['eval_s']:6.2f} s/eval batch  "
                       f"{t['flops_per_image'] / 1e9:6.2f} GFLOP/train image", flush=True)
             t = timings[key]
             eval_batches = math.ceil(CIFAR_TRAIN / settings.eval_batch_size) + math.ceil(
@@ -173,8 +197,9 @@ def _report(label: str, runs: dict[str, tuple[float, float]], device: torch.devi
             gpu_tflops: float) -> None:
     seconds = sum(s for s, _ in runs.values())
     flops = sum(f for _, f in runs.values())
-    line = (f"{label}: {len(runs)} distinct runs, {seconds / 3600:.0f} {device.type.upper()}-hours measured "
-            f"on {device} ({flops / 1e15:.0f} PFLOP)")
+    measured = ("" if math.isnan(seconds)
+                else f"{seconds / 3600:.0f} {device.type.upper()}-hours measured on {device}, ")
+    line = f"{label}: {len(runs)} distinct runs, {measured}{flops / 1e15:.0f} PFLOP"
     if gpu_tflops:
         line += f"; {flops / (gpu_tflops * 1e12) / 3600:.1f} GPU-hours at an ASSUMED {gpu_tflops:g} TFLOP/s"
     print(line, flush=True)
@@ -191,6 +216,8 @@ def main() -> None:
     parser.add_argument("--gpu-tflops", type=float, default=0.0,
                         help="assumed effective GPU throughput for a FLOP-based projection (0 = none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--flops-only", type=int, default=0, metavar="BATCH",
+                        help="several targets: count FLOPs per image at this batch, time nothing")
     parser.add_argument("--stability-steps", type=int, default=0,
                         help="train K steps on a stand-in instead of timing (see the module doc)")
     parser.add_argument("--cells", default="", help="stability mode: only cells whose name contains this")
@@ -206,7 +233,7 @@ def main() -> None:
     if len(args.target) > 1 or args.target[0] not in ("fig3a", "fig1b"):
         if args.stability_steps:
             parser.error("--stability-steps takes one of fig3a, fig1b")
-        cost_of_targets(experiments, args.target, device, args.steps, args.gpu_tflops)
+        cost_of_targets(experiments, args.target, device, args.steps, args.gpu_tflops, args.flops_only)
         return
     experiment = experiments[args.target[0]]
     if args.stability_steps:
