@@ -66,7 +66,7 @@ def _num_random_labels(curves: pd.DataFrame) -> int:
 #: Fig. 2's panels: grid column, panel title, x-axis label.
 FIG2_PANELS: tuple[tuple[str, str, str], ...] = (
     ("dropout", "A: dropout", "dropout rate (inside the WRN blocks)"),
-    ("weight_decay", "B: weight decay", "weight decay (backbone)"),
+    ("weight_decay", "B: weight decay", "weight decay (dashed: heads not decayed)"),
     ("label_smoothing", "C: label smoothing", "label smoothing δ (A.4 Eq. 2)"),
 )
 ACCURACIES: dict[str, str] = {"rnd_acc": "random labels (train)", "train_acc": "train", "test_acc": "test"}

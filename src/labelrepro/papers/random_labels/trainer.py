@@ -7,8 +7,12 @@ backbone on L_class (+ lambda L_reg) and the random-label part on L_rnd only (th
 
 Per epoch the run records the mean training losses, and in evaluation mode the training accuracy (on
 the clean and on the possibly noisy labels), the random-label accuracy on the training set (the true
-class's group predicting s; chance = 1/n) and the test accuracy. `RandomLabelsRun` is one seed's run,
-one epoch per unit of `labelrepro.engine.loop`.
+class's group predicting s; chance = 1/n) and the test accuracy.
+
+Regularisers (Figs. 2, 3B/C, A.1-A.3): dropout inside the WRN blocks (`dropout`), weight decay with or
+without the random-label heads (`weight_decay`, `head_weight_decay`, via `parameter_groups`), label
+smoothing of L_class (`label_smoothing`, A.4 Eq. 2), λ (`lam`) and augmentation (`augment`).
+`RandomLabelsRun` is one seed's run, one epoch per unit of `labelrepro.engine.loop`.
 """
 
 from __future__ import annotations
