@@ -1,4 +1,5 @@
-"""Paper-scale cost of the seed-000 targets (fig3a, fig1b): measured time per epoch on this device.
+"""Paper-scale cost of the seed-000 targets (fig1b, fig2, fig3a, fig3bc, figA1-figA3): measured time per
+epoch on this device.
 
 For every training cell of a target at paper scale this builds the real network (the trainer's own
 `build_network`), and times the real training step (the trainer's own `train_step`: forward, the
@@ -16,6 +17,15 @@ also prints a GPU-hour projection from the FLOP count at X TFLOP/s effective thr
 labelled as one. Run it on a GPU box (`--device cuda`) to replace the projection by a measurement.
 
     python benchmarks/bench_epoch_cost.py --target fig3a [--device cuda] [--steps 2] [--gpu-tflops 25]
+    python benchmarks/bench_epoch_cost.py --target fig2 fig3bc figA1 figA2 figA3 --steps 1 --gpu-tflops 25
+    python benchmarks/bench_epoch_cost.py --target fig2 fig3bc figA1 figA2 figA3 --flops-only 16 \
+        --gpu-tflops 25
+
+Several targets: each distinct run (run id) is counted once per target and once in the union ("all"),
+and cells whose step costs the same are timed once: a WRN step's cost depends on whether the L_reg pass
+runs (lam > 0 or single output), on n and on the single-output variant, not on the lr, weight decay,
+label smoothing or dropout (negligible element-wise work) or the on-device augmentation (timed apart by
+benchmarks/bench_cifar_loader.py), so e.g. the five new figures' 117 cells need 5 timings.
 
 Stability mode (`--stability-steps K`): instead of timing, train the target's paper cells (those whose
 name contains `--cells`) for K steps on a FAKE class-conditional CIFAR stand-in (`--standin-images`
@@ -67,7 +77,7 @@ def time_cell(settings: random_labels.Settings, device: torch.device, steps: int
     num_classes = 100 if settings.dataset == "cifar100" else 10
     net = supervised.prepare_model(random_labels.build_network(settings, num_classes, 0), device,
                                    settings.channels_last)
-    optimizer = optim.build_optimizer(settings, net.parameters())
+    optimizer = optim.build_optimizer(settings, random_labels.parameter_groups(net, settings))
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(settings.batch_size, 3, 32, 32, generator=gen).to(device)
     y = torch.randint(num_classes, (settings.batch_size,), generator=gen).to(device)
@@ -200,16 +210,94 @@ def stability(name: str, settings: random_labels.Settings, device_name: str, ste
     print("    class loss every 10 steps: " + " ".join(f"{v:.3g}" for v in cls[::10]), flush=True)
 
 
+def cost_key(settings: random_labels.Settings) -> tuple:
+    """What a training step's cost depends on (see the module doc); equal keys are timed once."""
+    with_reg = settings.lam > 0 or settings.single_output
+    return (settings.model, settings.wrn_width, settings.copy_depth, settings.width_multiplier,
+            settings.tail_mode, settings.num_random_labels, settings.single_output, with_reg,
+            settings.batch_size, settings.eval_batch_size)
+
+
+def count_flops(settings: random_labels.Settings, device: torch.device, batch: int) -> dict[str, float]:
+    """Training FLOPs per image of one real step, counted at a small batch (the count per image does not
+    depend on the batch size); no timing."""
+    small = dataclasses.replace(settings, batch_size=batch)
+    num_classes = 100 if settings.dataset == "cifar100" else 10
+    net = supervised.prepare_model(random_labels.build_network(small, num_classes, 0), device,
+                                   small.channels_last)
+    optimizer = optim.build_optimizer(small, random_labels.parameter_groups(net, small))
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, 32, 32, generator=gen).to(device)
+    y = torch.randint(num_classes, (batch,), generator=gen).to(device)
+    s = torch.randint(small.num_random_labels, (batch,), generator=gen).to(device)
+    with FlopCounterMode(display=False) as counter:
+        random_labels.train_step(net, optimizer, small, x, y, s, small.lam > 0 or small.single_output)
+    return {"flops_per_image": counter.get_total_flops() / batch, "step_s": math.nan, "eval_s": math.nan}
+
+
+def cost_of_targets(experiments: dict, targets: list[str], device: torch.device, steps: int,
+                    gpu_tflops: float, flops_batch: int = 0) -> None:
+    """Per target and for the union of the targets: distinct runs, hours on `device`, PFLOP.
+
+    `flops_batch` > 0 counts FLOPs only (at that batch) and times nothing: for a busy machine, where a
+    timing would measure the other processes; the CPU-hours are then not printed."""
+    timings: dict[tuple, dict[str, float]] = {}
+    union: dict[str, tuple[float, float]] = {}
+    print(f"{', '.join(targets)} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
+    for target in targets:
+        runs: dict[str, tuple[float, float]] = {}
+        for name, cell in experiments[target].cells("paper").items():
+            if cell.run.id in runs:
+                continue
+            settings = settings_from_dict(random_labels.Settings, cell.settings, name)
+            key = cost_key(settings)
+            if key not in timings:
+                timings[key] = (count_flops(settings, device, flops_batch) if flops_batch
+                                else time_cell(settings, device, steps))
+                t = timings[key]
+                verb = "counted" if flops_batch else "timed"
+                print(f"  {verb} {name:44s} {t['step_s']:7.2f} s/step  {t['eval_s']:6.2f} s/eval batch  "
+                      f"{t['flops_per_image'] / 1e9:6.2f} GFLOP/train image", flush=True)
+            t = timings[key]
+            eval_batches = math.ceil(CIFAR_TRAIN / settings.eval_batch_size) + math.ceil(
+                CIFAR_TEST / settings.eval_batch_size
+            )
+            epoch_s = math.ceil(CIFAR_TRAIN / settings.batch_size) * t["step_s"] + eval_batches * t["eval_s"]
+            epoch_flops = t["flops_per_image"] * (CIFAR_TRAIN + (CIFAR_TRAIN + CIFAR_TEST) / 3)
+            n_seeds = len(cell.seeds)
+            runs[cell.run.id] = (epoch_s * settings.epochs * n_seeds, epoch_flops * settings.epochs * n_seeds)
+        union.update(runs)
+        _report(target, runs, device, gpu_tflops)
+    if len(targets) > 1:
+        _report("all (shared runs once)", union, device, gpu_tflops)
+
+
+def _report(label: str, runs: dict[str, tuple[float, float]], device: torch.device,
+            gpu_tflops: float) -> None:
+    seconds = sum(s for s, _ in runs.values())
+    flops = sum(f for _, f in runs.values())
+    measured = ("" if math.isnan(seconds)
+                else f"{seconds / 3600:.0f} {device.type.upper()}-hours measured on {device}, ")
+    line = f"{label}: {len(runs)} distinct runs, {measured}{flops / 1e15:.0f} PFLOP"
+    if gpu_tflops:
+        line += f"; {flops / (gpu_tflops * 1e12) / 3600:.1f} GPU-hours at an ASSUMED {gpu_tflops:g} TFLOP/s"
+    print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--target", required=True, choices=["fig3a", "fig1b", "relax_cifar"])
+    parser.add_argument("--target", required=True, nargs="+",
+                        choices=["fig3a", "fig1b", "fig2", "fig3bc", "figA1", "figA2", "figA3",
+                                 "relax_cifar"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=2, help="timed training steps per cell")
     parser.add_argument("--gpu-tflops", type=float, default=0.0,
                         help="assumed effective GPU throughput for a FLOP-based projection (0 = none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--flops-only", type=int, default=0, metavar="BATCH",
+                        help="several targets: count FLOPs per image at this batch, time nothing")
     parser.add_argument("--stability-steps", type=int, default=0,
                         help="train K steps on a stand-in instead of timing (see the module doc)")
     parser.add_argument("--cells", default="", help="stability mode: only cells whose name contains this")
@@ -221,12 +309,18 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device, None)
-    if args.target == "relax_cifar":
+    if args.target == ["relax_cifar"]:
         relax_cost(device, args.steps)
         return
-    experiment = load_experiments()[args.target]
+    experiments = load_experiments()
+    if len(args.target) > 1 or args.target[0] not in ("fig3a", "fig1b"):
+        if args.stability_steps:
+            parser.error("--stability-steps takes one of fig3a, fig1b")
+        cost_of_targets(experiments, args.target, device, args.steps, args.gpu_tflops, args.flops_only)
+        return
+    experiment = experiments[args.target[0]]
     if args.stability_steps:
-        print(f"{args.target}: {args.stability_steps} steps per cell on a stand-in, {device}")
+        print(f"{args.target[0]}: {args.stability_steps} steps per cell on a stand-in, {device}")
         with tempfile.TemporaryDirectory() as tmp:
             for name, cell in experiment.cells("paper").items():
                 if args.cells not in name:
@@ -237,7 +331,7 @@ def main() -> None:
                 settings = dataclasses.replace(settings, **overrides)
                 stability(name, settings, args.device, args.stability_steps, args.standin_images, Path(tmp))
         return
-    print(f"{args.target} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
+    print(f"{args.target[0]} at paper scale on {device} ({torch.get_num_threads()} CPU threads)")
     total_s = total_flops = 0.0
     for name, cell in experiment.cells("paper").items():
         settings = settings_from_dict(random_labels.Settings, cell.settings, name)

@@ -147,13 +147,14 @@ def data_generator(seed: int) -> torch.Generator:
 class Stage:
     """A network with its optimiser, its shuffled and augmented batches and its per-step learning-rate
     schedule: what one training stage of an image run holds and checkpoints. `epochs` overrides the
-    settings' epochs for the schedule (HAR's first stage is shorter than its second)."""
+    settings' epochs for the schedule (HAR's first stage is shorter than its second). `params` (default:
+    all of `net`'s parameters) may be parameter groups, e.g. with their own weight decay."""
 
     def __init__(self, net: torch.nn.Module, settings: Any, splits: Splits, seed: int,
-                 epochs: int | None = None) -> None:
+                 epochs: int | None = None, params: Any = None) -> None:
         stage_settings = settings if epochs is None else dataclasses.replace(settings, epochs=epochs)
         self.net = net
-        self.optimizer = build_optimizer(stage_settings, net.parameters())
+        self.optimizer = build_optimizer(stage_settings, net.parameters() if params is None else params)
         self.batches = train_batches(splits, settings, seed)
         self.scheduler = build_scheduler(stage_settings, self.optimizer, len(self.batches))
 

@@ -51,6 +51,7 @@ from torch import nn
 from torch.func import functional_call
 
 from labelrepro.core.seeding import make_generator
+from labelrepro.losses.label_smoothing import Convention, label_smoothing_cross_entropy
 
 TailMode = Literal["shared", "per_class", "per_class_routed"]
 TAIL_MODES: tuple[str, ...] = ("shared", "per_class", "per_class_routed")
@@ -205,6 +206,8 @@ def random_label_losses(
     s: torch.Tensor,
     lam: float,
     normalization: Normalization = "joint",
+    label_smoothing: float = 0.0,
+    label_smoothing_convention: Convention = "others",
 ) -> dict[str, torch.Tensor]:
     """The three losses of §2 (batch means) and the total for a single backward() call.
 
@@ -218,11 +221,22 @@ def random_label_losses(
     L_reg is the only loss the feature extractor gets (the paper drops L_class and λ there: pass lam=1;
     lam <= 0 would leave the backbone untrained and is an error). "class", "rnd", "reg" are the
     unweighted values.
+
+    `label_smoothing` δ > 0 replaces L_class by the smoothed cross-entropy of A.4 Eq. 2 (convention
+    "others": 1 − δ on the label, δ/(N − 1) on every other class; the shared `losses.label_smoothing`).
+    It smooths the class head only: the random-label losses are the probe and the regulariser, unchanged.
     """
     if outputs.single_output and lam <= 0:
         raise ValueError(f"the single-output variant (A.5) trains the feature extractor by L_reg alone; "
                          f"lam={lam} would leave it untrained: pass lam=1 (A.5's unweighted L_reg)")
-    class_loss = F.cross_entropy(outputs.logits, y)
+    if label_smoothing > 0:
+        if outputs.single_output:
+            raise ValueError("label smoothing acts on L_class, which the single-output variant has not")
+        class_loss = label_smoothing_cross_entropy(
+            outputs.logits, y, label_smoothing, label_smoothing_convention
+        )
+    else:
+        class_loss = F.cross_entropy(outputs.logits, y)
     rnd_loss = -_group_log_probs(outputs.rnd_logits, y, normalization).gather(1, s[:, None]).mean()
     reg_src = outputs.rnd_logits_reg
     if reg_src is None:

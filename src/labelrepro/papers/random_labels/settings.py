@@ -26,6 +26,20 @@ class RandomLabelsSettings(OptimSettings):
     tail_mode: Literal["shared", "per_class", "per_class_routed"] = "shared"
     normalization: Literal["joint", "group"] = "joint"
     single_output: bool = False
+    # Regularisers of Figs. 2, 3B/C, A.1-A.3 (all off by default: §3 trains "without additional
+    # regularization"). `dropout` sits between the two convolutions of every WRN block (WRN's own place);
+    # `label_smoothing` is δ of A.4 Eq. 2 on the class loss (convention "others": 1 − δ on the label,
+    # δ/(N − 1) elsewhere; "uniform" is PyTorch's); `head_weight_decay` says whether `weight_decay` also
+    # shrinks the random-label heads (on: one decay for every parameter, as the authors' related code does;
+    # off: the probe that measures memorisation is left undecayed; decisions.md).
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
+    label_smoothing_convention: Literal["others", "uniform"] = "others"
+    head_weight_decay: bool = True
+    # WRN-d-k's depth d and widening factor k: 16 and 4 are the paper's WRN-16-4 (`model: wrn16_4`); smoke
+    # scale shrinks them so that a run takes about a second on a CPU.
+    wrn_depth: int = 16
+    wrn_width: int = 4
     vgg_classifier: Literal["cifar", "torchvision"] = "cifar"
     augment: dict[str, Any] = field(default_factory=dict)
     label_noise: dict[str, Any] = field(default_factory=lambda: {"model": "none"})
@@ -41,6 +55,25 @@ class RandomLabelsSettings(OptimSettings):
             raise ValueError("copy_depth is for vgg16 only; WRN-16-4 heads read the last features (use 1)")
         if self.model == "vgg16" and not 1 <= self.copy_depth <= 16:
             raise ValueError(f"copy_depth must lie in 1..16 for vgg16, got {self.copy_depth}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.dropout > 0 and self.model != "wrn16_4":
+            raise ValueError(f"dropout is implemented inside the WRN blocks only; model {self.model!r} "
+                             "has none: set dropout: 0.0 or model: wrn16_4")
+        if self.wrn_width < 1 or (self.wrn_width != 4 and self.model != "wrn16_4"):
+            raise ValueError(f"wrn_width (WRN-16-k's k, >= 1) applies to model wrn16_4 only, got "
+                             f"wrn_width={self.wrn_width} with model {self.model!r}")
+        bad_depth = (self.wrn_depth - 4) % 6 or self.wrn_depth < 10
+        if bad_depth or (self.wrn_depth != 16 and self.model != "wrn16_4"):
+            raise ValueError(f"wrn_depth must be 6m + 4 >= 10 and applies to model wrn16_4 only, got "
+                             f"wrn_depth={self.wrn_depth} with model {self.model!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing (δ) must lie in [0, 1), got {self.label_smoothing}")
+        if self.label_smoothing > 0 and self.single_output:
+            raise ValueError("label_smoothing smooths the class loss L_class, which the single-output "
+                             "variant (A.5) does not have: set label_smoothing: 0.0 or single_output: false")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         if self.warmup_epochs < 0:

@@ -7,8 +7,12 @@ backbone on L_class (+ lambda L_reg) and the random-label part on L_rnd only (th
 
 Per epoch the run records the mean training losses, and in evaluation mode the training accuracy (on
 the clean and on the possibly noisy labels), the random-label accuracy on the training set (the true
-class's group predicting s; chance = 1/n) and the test accuracy. `RandomLabelsRun` is one seed's run,
-one epoch per unit of `labelrepro.engine.loop`.
+class's group predicting s; chance = 1/n) and the test accuracy.
+
+Regularisers (Figs. 2, 3B/C, A.1-A.3): dropout inside the WRN blocks (`dropout`), weight decay with or
+without the random-label heads (`weight_decay`, `head_weight_decay`, via `parameter_groups`), label
+smoothing of L_class (`label_smoothing`, A.4 Eq. 2), λ (`lam`) and augmentation (`augment`).
+`RandomLabelsRun` is one seed's run, one epoch per unit of `labelrepro.engine.loop`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from labelrepro.engine import optim
 from labelrepro.engine.job import Job
 from labelrepro.engine.loop import Run, SeedOutput
 from labelrepro.models.vgg import VGG16
-from labelrepro.models.wrn import wrn16_4
+from labelrepro.models.wrn import WideResNet
 from labelrepro.papers.random_labels.heads import (
     RandomLabelHeadsNet,
     draw_random_labels,
@@ -42,7 +46,8 @@ def build_network(settings: Settings, num_classes: int, seed: int) -> RandomLabe
             num_classes=num_classes, classifier=settings.vgg_classifier, generator=generator
         )
     else:
-        backbone = wrn16_4(num_classes=num_classes, generator=generator)
+        backbone = WideResNet(settings.wrn_depth, settings.wrn_width, num_classes, settings.dropout,
+                              generator=generator)
     return RandomLabelHeadsNet(
         backbone,
         num_classes,
@@ -53,6 +58,25 @@ def build_network(settings: Settings, num_classes: int, seed: int) -> RandomLabe
         single_output=settings.single_output,
         generator=generator,
     )
+
+
+def parameter_groups(net: RandomLabelHeadsNet, settings: Settings) -> list[dict[str, Any]]:
+    """The optimiser's parameter groups: the backbone (feature extractor and class head) gets the run's
+    `weight_decay`; the random-label heads get it too with `head_weight_decay: true` (the default, the
+    same single decay for every parameter that the authors' related code applies) and none with false.
+
+    Why the heads may be exempt: they are the probe that measures how much sample-specific information
+    the features carry (§3.1). Decaying the probe lowers its accuracy without any change in the
+    features, so "weight decay lowers random-label accuracy" may partly measure the probe itself; Fig. 2B
+    is therefore drawn both ways. With equal decays the two groups update exactly as one group would."""
+    heads = list(net.heads.parameters())
+    head_ids = {id(p) for p in heads}
+    backbone = [p for p in net.parameters() if id(p) not in head_ids]
+    head_decay = settings.weight_decay if settings.head_weight_decay else 0.0
+    return [
+        {"params": backbone, "weight_decay": settings.weight_decay},
+        {"params": heads, "weight_decay": head_decay},
+    ]
 
 
 @torch.no_grad()
@@ -97,7 +121,8 @@ def train_step(
     is the caller's. Shared with benchmarks/bench_epoch_cost.py, so the benchmark times this code."""
     with supervised.autocast(images.device, settings.amp):
         out = forward(supervised.to_input(images, settings.channels_last), with_reg=with_reg, labels=labels)
-        losses = random_label_losses(out, labels, random_labels, settings.lam, settings.normalization)
+        losses = random_label_losses(out, labels, random_labels, settings.lam, settings.normalization,
+                                     settings.label_smoothing, settings.label_smoothing_convention)
     optimizer.zero_grad(set_to_none=True)
     losses["loss"].backward()
     optimizer.step()
@@ -146,7 +171,7 @@ class RandomLabelsRun(Run):
         net = supervised.prepare_model(
             build_network(settings, splits.num_classes, seed), device, settings.channels_last
         )
-        self.stage = supervised.Stage(net, settings, splits, seed)
+        self.stage = supervised.Stage(net, settings, splits, seed, params=parameter_groups(net, settings))
         self.net, self.optimizer = net, self.stage.optimizer
         self.forward = supervised.maybe_compile(self.net, settings.compile)
         self.with_reg = settings.lam > 0 or settings.single_output
