@@ -1,4 +1,4 @@
-"""End-to-end: seed-001 CIFAR-10 targets (Tables 6, 7) through one real Snakemake run at smoke scale.
+"""End-to-end: seed-001 appendix targets (Tables 6, 7, Fig. A0) through one real Snakemake run at smoke scale.
 
 The smoke jobs read the workflow's stand-in CIFAR-10 (1000 train / 500 test images in torchvision's
 format), train a narrow ResNet-34 (w = 4) for one epoch, and the checks cover the tables' layout, the
@@ -27,7 +27,7 @@ PAPER_RUNS_TABLE7 = 5 * (3 + 4 + 7 + 6 + 7 + 6)
 def built(tmp_path_factory):
     workdir = make_working_copy(tmp_path_factory.mktemp("e2e-limit-cifar") / "artifact")
     result = snakemake(workdir, "--cores", "2", "paper/tables/limit_table6.tex",
-                       "paper/tables/limit_table7.tex")
+                       "paper/tables/limit_table7.tex", "figures/limit_figA0.pdf")
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
@@ -70,3 +70,18 @@ def test_paper_scale_dry_run_lists_the_official_grids(built):
     p0 = 3 + 4 + 7 + 6 + 7 + 6
     assert re.search(rf"limit_train\s+{PAPER_RUNS_TABLE6 + PAPER_RUNS_TABLE7 - p0}\n", out), out[-3000:]
     assert "gpu=1" in out
+
+
+def test_fig_a0_smoke_reads_table5_runs(built):
+    assert (built / "figures/limit_figA0.pdf").stat().st_size > 1000
+    aggregate = pd.read_csv(built / "results/limit_figA0/smoke/aggregate.csv")
+    assert set(aggregate["method"]) == {"limit_g", "limit_l"} and set(aggregate["beta"]) == {0.0, 1.0, 10.0}
+    assert aggregate["n_splits"].eq(2).all() and aggregate["train_acc_final_mean"].between(0, 1).all()
+    curves = pd.read_csv(built / "results/limit_figA0/smoke/curves.csv")
+    assert curves["epoch_test_acc"].between(0, 1).all()
+    from labelrepro.experiment import load_experiments
+
+    experiments = load_experiments(built / "workflow" / "experiments")
+    shared = {c.run.id for c in experiments["limit_table5"].cells("smoke").values()}
+    mine = {c.run.id for c in experiments["limit_figA0"].cells("smoke").values()}
+    assert len(mine & shared) == 2  # beta = 1: limit_table5's runs, not retrained

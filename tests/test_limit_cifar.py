@@ -156,3 +156,26 @@ def test_cifar_table_has_noise_columns_only_and_short_labels() -> None:
     assert "All" not in tex and "- \\mathrm{S}" not in tex
     assert "$\\mathrm{LIMIT}_{\\mathcal{G}}$ & " in tex and "+ init." in tex
     assert tex.count("\\textbf{93.1 $\\pm$ 0.3}") == 2  # best rounded mean per column, both columns
+
+
+# ------------------------------------------------------------------------------------------ Fig. A0
+
+
+def test_smoothing_is_tensorboards_debiased_ema() -> None:
+    from labelrepro.papers.limit.curves import smooth
+
+    # weight 0.6: s1 = x1; s2 = (0.6 * 0.4 * 1 + 0.4 * 0) / (1 - 0.36) = 0.375 for x = (1, 0)
+    assert smooth([1.0, 0.0]) == pytest.approx([1.0, 0.375])
+    assert smooth([0.3] * 5) == pytest.approx([0.3] * 5)
+
+
+def test_beta_curves_summarise_every_run() -> None:
+    from labelrepro.papers.limit.curves import limit_beta_curves
+
+    rows = [{"method": "limit_g", "beta": b, "seed": s, "epoch": e, "train_acc": 0.1 * e / (1 + b),
+             "epoch_test_acc": 0.5, "test_acc": 0.6}
+            for b in (0.0, 10.0) for s in (42, 43) for e in (1, 2, 3)]
+    table = limit_beta_curves(pd.DataFrame(rows)).set_index("beta")
+    assert table.loc[0.0, "train_acc_final_mean"] == pytest.approx(0.3)
+    assert table.loc[10.0, "train_acc_final_mean"] == pytest.approx(0.3 / 11)
+    assert table.loc[0.0, "gap_final_mean"] == pytest.approx(-0.2) and table["n_splits"].eq(2).all()

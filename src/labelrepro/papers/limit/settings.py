@@ -39,6 +39,9 @@ class LimitSettings(OptimSettings):
     init_copy: Literal["parameters", "state"] = "parameters"  # what FW/DMI copy (official: parameters)
     official_normalization: bool = True
     eval_batch_size: int = 1000
+    #: also record the current classifier's test accuracy after every epoch (`epoch_test_acc`): the
+    #: test curves of Fig. A0; off by default, since on MNIST at n = 10^3 it would double an epoch's cost
+    test_every_epoch: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:

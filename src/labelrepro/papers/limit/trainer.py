@@ -17,8 +17,12 @@ CE runs save as `seed-<k>/best_model.pt`.
 
 metrics.csv has one row per epoch: training loss and accuracy on the noisy labels (train mode, during
 the pass), validation accuracy, the best validation accuracy so far and its epoch, `test_acc` (the test
-accuracy of that best-so-far checkpoint, evaluated when it changes) and `epoch_s`, the epoch's wall time.
+accuracy of that best-so-far checkpoint, evaluated when it changes) and `epoch_s`, the epoch's wall time;
+with `test_every_epoch`, also `epoch_test_acc`, the current classifier's test accuracy (Fig. A0's curves).
 The last row is the result.
+
+CIFAR-10/100 (Tables 6, 7) use ResNet-34 for the classifier and q, flip + crop augmentation on the device,
+and "+ init." methods whose q starts from the CE run's classifier (`Method.init_target`).
 """
 
 from __future__ import annotations
@@ -219,9 +223,12 @@ class LimitRun(Run):
         epoch = self.position + 1  # the engine counts the epoch once this returns
         clf, batch_size = self.nets.classifier, self.settings.eval_batch_size
         val_acc = accuracy(clf, self.split.val, batch_size)
+        epoch_test = accuracy(clf, self.split.test, batch_size) if self.settings.test_every_epoch else None
         if self.stopper.update(epoch, val_acc):
             self.best_model = copy.deepcopy(clf.state_dict())
-            self.best_test = accuracy(clf, self.split.test, batch_size)
+            self.best_test = epoch_test if epoch_test is not None else accuracy(clf, self.split.test,
+                                                                                 batch_size)
+        extra = {} if epoch_test is None else {"epoch_test_acc": epoch_test}
         self.rows.append({
             "seed": self.seed,
             "epoch": epoch,
@@ -235,6 +242,7 @@ class LimitRun(Run):
             "n_test": len(self.split.test),  # the bootstrap of Tables 6-7 resamples this many examples
             "train_flip_rate": self.split.train_flip_rate,
             "epoch_s": time.perf_counter() - started,  # wall time of training + evaluation (cost reports)
+            **extra,
         })
         return {"val_acc": val_acc, "best": self.stopper.best}
 
