@@ -156,7 +156,7 @@ def test_official_sampling_std_mapping() -> None:
 
 def test_method_registry() -> None:
     assert table_order() == ["ce", "ce_gn", "ce_ln", "mae", "fw", "dmi", "soft_reg", "limit_g_s", "limit_l_s",
-                             "limit_g", "limit_l"]  # the paper's row order
+                             "limit_g", "limit_l", "limit_g_init", "limit_l_init"]  # the paper's row order
     for name in table_order():
         method = METHODS[name]
         assert method.name == name and method.label and method.paper_name
@@ -164,8 +164,12 @@ def test_method_registry() -> None:
     assert METHODS["limit_l_s"].predictor == "laplace" and METHODS["limit_l_s"].sample  # type: ignore[attr-defined]
     assert METHODS["limit_g"].predictor == "gaussian" and not METHODS["limit_g"].sample  # type: ignore[attr-defined]
     assert METHODS["soft_reg"].needs_features and METHODS["soft_reg"].predictor == "gaussian"
-    assert [n for n in table_order() if METHODS[n].starts_from] == ["fw", "dmi"]
-    assert {METHODS[n].starts_from for n in ("fw", "dmi")} == {"ce"}
+    starting = ["fw", "dmi", "limit_g_init", "limit_l_init"]
+    assert [n for n in table_order() if METHODS[n].starts_from] == starting
+    assert {METHODS[n].starts_from for n in starting} == {"ce"}
+    # FW/DMI start the classifier from CE, "+ init." starts q from it (Tables 6-7)
+    assert [n for n in table_order() if METHODS[n].init_target == "predictor"] == starting[2:]
+    assert METHODS["limit_l_init"].predictor == "laplace" and METHODS["limit_g_init"].uses == {"beta"}
     assert METHODS["limit_g_s"].uses == {"beta", "sigma"} and METHODS["ce"].uses == set()
     assert METHODS["limit_g"].paper_name == "LIMIT_G - S"
     with pytest.raises(ValueError, match="unknown LIMIT method"):

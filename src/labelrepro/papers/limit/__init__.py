@@ -8,7 +8,8 @@ losses.py      LIMIT's predicted-gradient surrogate and q losses; the baselines'
 mnist_net.py   the Table-3 MNIST convnet (classifier and gradient predictor q)
 data.py        the official train/validation splits and uniform label noise
 selection.py   aggregation: per column, the configuration with the best mean validation accuracy
-render.py      Tables 4 and 5 in the paper's layout
+render.py      Tables 4-7 in the paper's layout
+curves.py      Fig. A0: accuracy curves of LIMIT - S for several beta (aggregation and figure)
 """
 
-from labelrepro.papers.limit import methods, render, selection, settings  # noqa: F401  (they register)
+from labelrepro.papers.limit import curves, methods, render, selection, settings  # noqa: F401  (they register)

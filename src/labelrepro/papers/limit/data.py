@@ -9,8 +9,11 @@ different class with probability p) is applied to the training subset and to the
 official default `clean_validation=False`), through `apply_label_noise` with a seed that depends on the
 split seed, n and the noise spec, never on the method: every method of a column sees the same labels.
 
-Images are normalised with mean 0.456 / std 0.224 as in the official code (instead of the torchvision
-MNIST statistics the other trainers use).
+Images are normalised with ImageNet statistics as in the official code: MNIST with mean 0.456 / std
+0.224 (ImageNet's middle channel; instead of the torchvision MNIST statistics the other trainers use),
+CIFAR with the ImageNet mean/std per channel. CIFAR-10/100 (Tables 6, 7, Figs. A1-A3) take the same
+split (50k -> 40k train / 10k validation) and the same noise draw; Table 7's pair noise is
+`data.noise.pair_noise` (`noise_model: pair`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,26 @@ import numpy as np
 import torch
 
 from labelrepro.data.noise import apply_label_noise, noise_seed
-from labelrepro.data.vision import DeviceDataset, get_dataset_info, load_vision_dataset
+from labelrepro.data.vision import DatasetInfo, DeviceDataset, get_dataset_info, load_vision_dataset
 from labelrepro.engine.job import Job
 
 OFFICIAL_MNIST_MEAN = (0.456,)
 OFFICIAL_MNIST_STD = (0.224,)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: The label-noise models of the LIMIT tables, as `data.noise` specs (`rate` is added per run).
+NOISE_SPECS: dict[str, dict[str, Any]] = {
+    "uniform": {"model": "symmetric", "allow_true_class": False},
+    "pair": {"model": "pair"},
+}
+
+
+def official_info(dataset: str) -> DatasetInfo:
+    """The dataset's `DatasetInfo` with the official code's (ImageNet) normalisation."""
+    info = get_dataset_info(dataset)
+    if info.channels == 1:
+        return dataclasses.replace(info, mean=OFFICIAL_MNIST_MEAN, std=OFFICIAL_MNIST_STD)
+    return dataclasses.replace(info, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
 @dataclass
@@ -110,13 +128,12 @@ def make_split(
     test_subset: int,
     device: torch.device,
     official_normalization: bool = True,
+    noise_model: str = "uniform",
 ) -> LimitSplit:
     """The data of one run: split `seed`, the training subset, the noisy labels, the test set."""
-    info = get_dataset_info(dataset)
-    if official_normalization:
-        info = dataclasses.replace(info, mean=OFFICIAL_MNIST_MEAN, std=OFFICIAL_MNIST_STD)
+    info = official_info(dataset) if official_normalization else get_dataset_info(dataset)
     train_idx, val_idx = split_indices(len(raw.train_labels), val_fraction, train_size, seed)
-    spec = {"model": "symmetric", "rate": noise_rate, "allow_true_class": False}
+    spec = {**NOISE_SPECS[noise_model], "rate": noise_rate}
     clean_train = raw.train_labels[torch.from_numpy(train_idx)]
     clean_val = raw.train_labels[torch.from_numpy(val_idx)]
     where = f"{dataset}/n={len(train_idx)}"

@@ -36,9 +36,13 @@ class Method:
 
     name: ClassVar[str]
     label: ClassVar[str]  # LaTeX row label
+    #: LaTeX row label in tables without the sampling variants (Tables 6, 7 write "LIMIT_G", not "- S")
+    short_label: ClassVar[str | None] = None
     paper_name: ClassVar[str]  # plain-text name (run metadata `method_paper_name`)
     uses: ClassVar[frozenset[str]] = frozenset()
     starts_from: ClassVar[str | None] = None  # a method whose best-validation classifier is the start
+    #: which net `starts_from`'s classifier initialises: the classifier (FW, DMI) or q (LIMIT + init.)
+    init_target: ClassVar[str] = "classifier"
     predictor: ClassVar[str | None] = None  # q's family (gaussian | laplace) when the method trains q
     needs_features: ClassVar[bool] = False  # the objective reads the penultimate features z
 
@@ -232,6 +236,7 @@ class LimitLaplaceSampled(_Limit):
 @method("limit_g")
 class LimitGaussian(_Limit):
     label = "$\\mathrm{LIMIT}_{\\mathcal{G}} - \\mathrm{S}$"
+    short_label = "$\\mathrm{LIMIT}_{\\mathcal{G}}$"
     paper_name = "LIMIT_G - S"
     uses = frozenset({"beta"})
     predictor = "gaussian"
@@ -240,9 +245,40 @@ class LimitGaussian(_Limit):
 @method("limit_l")
 class LimitLaplace(_Limit):
     label = "$\\mathrm{LIMIT}_{\\mathcal{L}} - \\mathrm{S}$"
+    short_label = "$\\mathrm{LIMIT}_{\\mathcal{L}}$"
     paper_name = "LIMIT_L - S"
     uses = frozenset({"beta"})
     predictor = "laplace"
+
+
+@method("limit_g_init")
+class LimitGaussianInit(LimitGaussian):
+    """LIMIT_G whose gradient predictor q starts from the best-validation CE classifier of its column
+    (Tables 6, 7 "+ init."; official `methods/limit.py` copies the stored classifier's named parameters
+    into q, so q's batch-norm running statistics start fresh). The classifier starts from scratch."""
+
+    label = "$\\mathrm{LIMIT}_{\\mathcal{G}}$ + init."
+    short_label = None  # not LIMIT_G's
+    paper_name = "LIMIT_G + init."
+    starts_from = "ce"
+    init_target = "predictor"
+
+
+@method("limit_l_init")
+class LimitLaplaceInit(LimitLaplace):
+    """LIMIT_L with q initialised from the CE classifier, as `limit_g_init`."""
+
+    label = "$\\mathrm{LIMIT}_{\\mathcal{L}}$ + init."
+    short_label = None  # not LIMIT_L's
+    paper_name = "LIMIT_L + init."
+    starts_from = "ce"
+    init_target = "predictor"
+
+
+def row_label(name: str, short: bool = False) -> str:
+    """A method's LaTeX row label; `short` drops the " - S" of Tables 4-5 (Tables 6-7 have no + S rows)."""
+    m = METHODS[name]
+    return (m.short_label or m.label) if short else m.label
 
 
 def table_order() -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from labelrepro.core import atomic
-from labelrepro.papers.limit.methods import METHODS, table_order
+from labelrepro.papers.limit.methods import row_label, table_order
 from labelrepro.registry import RENDERERS
 
 HP_LABELS = {"beta": "\\beta", "sigma": "\\sigma", "lam": "\\lambda", "lr": "\\mathrm{lr}"}
@@ -47,8 +47,9 @@ def _hyperparameters(row: pd.Series) -> str:
     return ", ".join(parts) if parts else "--"
 
 
-def latex_tables(aggregate: pd.DataFrame, scale: str, caption: str) -> str:
-    """The main table and the table of selected hyperparameters, as one LaTeX fragment."""
+def latex_tables(aggregate: pd.DataFrame, scale: str, caption: str, short_labels: bool = False) -> str:
+    """The main table and the table of selected hyperparameters, as one LaTeX fragment. With a single
+    training size (Tables 6-7: all of CIFAR-10's 40k) the columns are the noise rates alone, as there."""
     chosen = aggregate[aggregate["selected"].astype(bool)]
     rates = sorted(chosen["noise_rate"].unique())
     sizes = sorted(chosen["train_size"].unique(), key=lambda n: (n == 0, n))
@@ -68,14 +69,15 @@ def latex_tables(aggregate: pd.DataFrame, scale: str, caption: str) -> str:
         f"\\cmidrule(lr){{{2 + i * len(sizes)}-{1 + (i + 1) * len(sizes)}}}" for i in range(len(rates))
     )
     head_sizes = " & ".join(size_label(int(n)) for _, n in columns)
+    header = [f"Method & {head_rates} \\\\", rules, f" & {head_sizes} \\\\"]
+    if len(sizes) == 1:
+        header = [f"Method & {head_rates} \\\\"]
     lines = [
         "\\begin{table}[h]\\centering",
         f"\\caption{{{caption}}}",
         f"\\resizebox{{\\linewidth}}{{!}}{{\\begin{{tabular}}{{{spec}}}",
         "\\toprule",
-        f"Method & {head_rates} \\\\",
-        rules,
-        f" & {head_sizes} \\\\",
+        *header,
         "\\midrule",
     ]
     for m in methods:
@@ -87,15 +89,15 @@ def latex_tables(aggregate: pd.DataFrame, scale: str, caption: str) -> str:
                 continue
             is_best = round(100 * r.test_acc_mean, 1) == best[(p, n)]
             entries.append(_entry(r.test_acc_mean, r.test_acc_std, is_best))
-        lines.append(f"{METHODS[m].label} & " + " & ".join(entries) + " \\\\")
+        lines.append(f"{row_label(m, short_labels)} & " + " & ".join(entries) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}}", "", "\\medskip", "{\\small Selected hyperparameters "
               "(highest mean validation accuracy over the splits; validation labels carry the same noise):}",
               "", f"\\resizebox{{\\linewidth}}{{!}}{{\\begin{{tabular}}{{{spec}}}", "\\toprule",
-              f"Method & {head_rates} \\\\", rules, f" & {head_sizes} \\\\", "\\midrule"]
+              *header, "\\midrule"]
     for m in methods:
         hp = [_hyperparameters(pd.Series(cells[(m, p, n)]._asdict())) if (m, p, n) in cells else "--"
               for p, n in columns]
-        lines.append(f"{METHODS[m].label} & " + " & ".join(hp) + " \\\\")
+        lines.append(f"{row_label(m, short_labels)} & " + " & ".join(hp) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}}", "\\end{table}", ""]
     return "\n".join(lines)
 
@@ -116,3 +118,33 @@ def render_limit_table(curves: pd.DataFrame, final: pd.DataFrame, out: Path, sca
     the aggregate, so each table is defined by its experiment file alone."""
     atomic.write_text(out, latex_tables(final, scale, _caption(final, scale)))
     return final[final["selected"]].reset_index(drop=True)  # the table's cells: one selected row per column
+
+
+_NOISE_NAMES = {"uniform": "uniform label noise", "pair": "pair noise (truck$\\to$automobile, "
+                "bird$\\to$airplane, deer$\\to$horse, cat$\\to$dog)"}
+
+
+def _cifar_caption(aggregate: pd.DataFrame, scale: str, noise: str) -> str:
+    text = (f"Test accuracy (\\%) on CIFAR-10 with {_NOISE_NAMES[noise]}, one run per entry; error bars "
+            "= std over 1000 bootstrap resamples of the test set; hyperparameters selected on (noisy) "
+            "validation accuracy; best per column in bold (seed 001, Harutyunyan et al.).")
+    if scale != "paper":
+        text += f" \\textbf{{[{scale} scale: not the paper's settings or data]}}"
+    return text
+
+
+def _render_cifar(final: pd.DataFrame, out: Path, scale: str, noise: str) -> pd.DataFrame:
+    atomic.write_text(out, latex_tables(final, scale, _cifar_caption(final, scale, noise), short_labels=True))
+    return final[final["selected"]].reset_index(drop=True)
+
+
+@RENDERERS.register("limit_table6")
+def render_limit_table6(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> pd.DataFrame:
+    """Table 6 (CIFAR-10, uniform noise): columns p only, rows without "- S" (no sampling rows)."""
+    return _render_cifar(final, out, scale, "uniform")
+
+
+@RENDERERS.register("limit_table7")
+def render_limit_table7(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> pd.DataFrame:
+    """Table 7 (CIFAR-10, pair noise), laid out as Table 6."""
+    return _render_cifar(final, out, scale, "pair")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from labelrepro.engine.settings import OptimSettings
@@ -18,9 +18,14 @@ class LimitSettings(OptimSettings):
     """One configuration: a method (labelrepro.papers.limit.methods), its hyperparameters, p and n."""
 
     method: str
-    dataset: Literal["mnist"] = "mnist"
+    dataset: Literal["mnist", "cifar10", "cifar100"] = "mnist"  # MNIST: Table-3 net; CIFAR: ResNet-34
     train_size: int = 0  # n; 0 = every training example left after the validation split ("All")
-    noise_rate: float = 0.0  # p of uniform noise (label moves to a different class)
+    noise_rate: float = 0.0  # p of the label noise
+    #: uniform: the label moves to a different class with probability p (Tables 4-6); pair: CIFAR-10's
+    #: truck->automobile, bird->airplane, deer->horse, cat->dog with probability p (Table 7)
+    noise_model: Literal["uniform", "pair"] = "uniform"
+    base_width: int = 64  # ResNet-34 stage widths (w, 2w, 4w, 8w); smoke scale narrows it (CIFAR only)
+    augment: dict[str, Any] = field(default_factory=dict)  # CIFAR: {crop_padding: 4, hflip: true}
     val_fraction: float = 0.2
     patience: int = 100
     test_subset: int = 0
@@ -30,9 +35,13 @@ class LimitSettings(OptimSettings):
     fw_quantile: float = 0.97
     dmi_eps: float = 1e-3
     init_lr: float = 0.001  # learning rate of the CE run that FW/DMI start from (the CE rows' Adam lr)
+    init_patience: int = 0  # early-stopping patience of that CE run; 0 = this run's own patience
     init_copy: Literal["parameters", "state"] = "parameters"  # what FW/DMI copy (official: parameters)
     official_normalization: bool = True
     eval_batch_size: int = 1000
+    #: also record the current classifier's test accuracy after every epoch (`epoch_test_acc`): the
+    #: test curves of Fig. A0; off by default, since on MNIST at n = 10^3 it would double an epoch's cost
+    test_every_epoch: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
@@ -52,16 +61,32 @@ class LimitSettings(OptimSettings):
                 users = [m for m in METHODS.in_order() if name in METHODS[m].uses]
                 raise ValueError(f"method {self.method} does not use '{name}' (set it only for "
                                  f"{', '.join(users)})")
+        if self.noise_model == "pair" and self.dataset != "cifar10":
+            raise ValueError(f"noise_model: pair is CIFAR-10's pair noise; dataset is {self.dataset} "
+                             "(use noise_model: uniform)")
+        if self.base_width != 64 and self.dataset == "mnist":
+            raise ValueError("base_width sets the CIFAR ResNet-34's width; the MNIST net has none "
+                             "(remove base_width)")
+        if self.base_width < 1 or self.init_patience < 0:
+            raise ValueError("base_width must be >= 1 and init_patience >= 0")
+        if METHODS[self.method].needs_features and self.dataset != "mnist":
+            raise ValueError(f"method {self.method} reads the Table-3 net's FC-128 features; it runs on "
+                             "MNIST only (dataset: mnist)")
+        if self.augment and self.dataset == "mnist":
+            raise ValueError("augment is for the CIFAR experiments (flip + crop); MNIST trains without")
         if self.beta < 0 or self.sigma < 0:
             raise ValueError("beta and sigma must be >= 0")
         method.check(self)
 
     def required_runs(self) -> dict[str, dict[str, Any]]:
-        """FW and DMI start from the best-validation classifier of the CE run with the same data, noise,
-        size, epochs and splits (the official commands); the workflow trains that run first."""
+        """FW, DMI and LIMIT + init. start from the best-validation classifier of the CE run with the same
+        data, noise, size, epochs and splits (the official commands); the workflow trains that run first.
+        That CE run trains with CE's own lr (`init_lr`) and patience (`init_patience`), so it is the run
+        of the table's CE row whatever the starting method's lr or patience."""
         start = METHODS[self.method].starts_from
         if start is None:
             return {}
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        values.update(HYPERPARAMETER_DEFAULTS, method=start, lr=self.init_lr)
+        values.update(HYPERPARAMETER_DEFAULTS, method=start, lr=self.init_lr,
+                      patience=self.init_patience or self.patience, init_patience=0)
         return {"init": values}

@@ -17,8 +17,12 @@ CE runs save as `seed-<k>/best_model.pt`.
 
 metrics.csv has one row per epoch: training loss and accuracy on the noisy labels (train mode, during
 the pass), validation accuracy, the best validation accuracy so far and its epoch, `test_acc` (the test
-accuracy of that best-so-far checkpoint, evaluated when it changes) and `epoch_s`, the epoch's wall time.
+accuracy of that best-so-far checkpoint, evaluated when it changes) and `epoch_s`, the epoch's wall time;
+with `test_every_epoch`, also `epoch_test_acc`, the current classifier's test accuracy (Fig. A0's curves).
 The last row is the result.
+
+CIFAR-10/100 (Tables 6, 7) use ResNet-34 for the classifier and q, flip + crop augmentation on the device,
+and "+ init." methods whose q starts from the CE run's classifier (`Method.init_target`).
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ import torch
 
 from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
-from labelrepro.data.vision import DeviceBatchLoader, DeviceDataset
+from labelrepro.data.augment import DeviceAugment
+from labelrepro.data.vision import DeviceBatchLoader, DeviceDataset, get_dataset_info
 from labelrepro.engine import image as supervised
 from labelrepro.engine.early_stopping import EarlyStopping
 from labelrepro.engine.job import Job
 from labelrepro.engine.loop import Run, SeedOutput
 from labelrepro.engine.optim import build_optimizer
-from labelrepro.papers.limit.data import load_raw, make_split
+from labelrepro.models.resnet_cifar import resnet34_cifar
+from labelrepro.papers.limit.data import load_raw, make_split, official_info
 from labelrepro.papers.limit.methods import METHODS, Method
 from labelrepro.papers.limit.mnist_net import MnistConvNet
 from labelrepro.papers.limit.settings import LimitSettings as Settings
@@ -54,8 +60,8 @@ INIT_ROLE = "init"
 class Nets:
     """The classifier and, for LIMIT and soft reg., the gradient predictor q."""
 
-    classifier: MnistConvNet
-    predictor: MnistConvNet | None
+    classifier: torch.nn.Module
+    predictor: torch.nn.Module | None
 
     def modules(self) -> list[torch.nn.Module]:
         return [m for m in (self.classifier, self.predictor) if m is not None]
@@ -74,9 +80,19 @@ class Nets:
 
 
 def build_nets(settings: Settings, num_classes: int, seed: int, device: torch.device) -> Nets:
-    """Table 3 classifier (bias-free last layer when the objective reads the features, as the official
-    code does for Eq. 11) and q when the method trains one."""
+    """MNIST: the Table 3 classifier (bias-free last layer when the objective reads the features, as the
+    official code does for Eq. 11) and q when the method trains one. CIFAR: ResNet-34 with the 3x3
+    stride-1 stem and no max-pool (`models.resnet_cifar`, supplement B) for both, q with the same
+    architecture (official configs/double-resnet-cifar10.json), each initialised from its own seeded
+    generator."""
     method = METHODS[settings.method]
+    if settings.dataset != "mnist":
+        classifier = resnet34_cifar(num_classes, make_generator(seed, "init"), base_width=settings.base_width)
+        predictor = None
+        if method.predictor is not None:
+            predictor = resnet34_cifar(num_classes, make_generator(seed, "init-predictor"),
+                                       base_width=settings.base_width).to(device)
+        return Nets(classifier.to(device), predictor)
     torch.manual_seed(make_generator(seed, "init").initial_seed())  # nn.Module init reads the global RNG
     classifier = MnistConvNet(num_classes, last_layer_bias=not method.needs_features).to(device)
     predictor = None
@@ -86,8 +102,25 @@ def build_nets(settings: Settings, num_classes: int, seed: int, device: torch.de
 
 
 def is_start_of_another(method: Method) -> bool:
-    """True when some method starts from this one's best model (CE: FW and DMI), so runs save it."""
+    """True when some method starts from this one's best model (CE: FW, DMI, LIMIT + init.), so runs
+    save it."""
     return any(METHODS[name].starts_from == method.name for name in METHODS)
+
+
+def load_start_model(net: torch.nn.Module, state: dict[str, torch.Tensor], copy_what: str) -> None:
+    """Copy a stored classifier into `net`: its whole state (`state`) or, as the official code, its
+    parameters only (`parameters`: batch-norm running statistics start fresh). The architectures must
+    match; a missing parameter is an error, not a silent partial copy."""
+    if copy_what == "state":
+        net.load_state_dict(state)
+        return
+    parameters = dict(net.named_parameters())
+    missing = sorted(set(parameters) - set(state))
+    if missing:
+        raise KeyError(f"the start model lacks parameters {missing[:5]} of the net it initialises")
+    with torch.no_grad():
+        for name, value in parameters.items():
+            value.copy_(state[name])
 
 
 @torch.no_grad()
@@ -122,7 +155,8 @@ class LimitRun(Run):
         self.split = make_split(raw, s.dataset, seed=seed, val_fraction=s.val_fraction,
                                 train_size=s.train_size, noise_rate=s.noise_rate,
                                 test_subset=s.test_subset, device=device,
-                                official_normalization=s.official_normalization)
+                                official_normalization=s.official_normalization,
+                                noise_model=s.noise_model)
         self.nets = build_nets(s, self.split.num_classes, seed, device)
         if self.method.starts_from is not None:
             start = Path(job.inputs[INIT_ROLE]) / f"seed-{seed}" / BEST_MODEL_FILE
@@ -130,17 +164,16 @@ class LimitRun(Run):
                 raise FileNotFoundError(f"{job.label}: {s.method} starts from {start}, which does not "
                                         f"exist (train the {self.method.starts_from} run first)")
             self.init_state = torch.load(start, map_location=device, weights_only=True)
-            if s.init_copy == "state":
-                self.nets.classifier.load_state_dict(self.init_state)
-            else:  # the official code copies the parameters only; batch-norm buffers start fresh
-                parameters = dict(self.nets.classifier.named_parameters())
-                with torch.no_grad():
-                    for name, value in self.init_state.items():
-                        if name in parameters:
-                            parameters[name].copy_(value)
+            # FW/DMI: the classifier; LIMIT + init.: q (the official LIMIT copies it into q_network)
+            target = self.nets.predictor if self.method.init_target == "predictor" else self.nets.classifier
+            assert target is not None
+            load_start_model(target, self.init_state, s.init_copy)
         self.optimizer = build_optimizer(s, self.nets.parameters())
+        augment = None
+        if s.augment:  # CIFAR: flip + crop, padding black as torchvision pads the PIL image
+            augment = DeviceAugment.from_config(s.augment, crop_fill=self._info().normalized_black)
         self.batches = DeviceBatchLoader(self.split.train, s.batch_size, supervised.data_generator(seed),
-                                         shuffle=True)
+                                         shuffle=True, augment=augment)
         self.noise = make_generator(seed, "gradient-noise")
         self.stopper = EarlyStopping(s.patience)
         self.rows: list[dict[str, Any]] = []
@@ -149,6 +182,10 @@ class LimitRun(Run):
         self.total = s.epochs
         self.position = 0
         self.objective = self.method.objective(self)  # FW estimates its transition matrix here
+
+    def _info(self) -> Any:
+        s = self.settings
+        return official_info(s.dataset) if s.official_normalization else get_dataset_info(s.dataset)
 
     def softmax_outputs(self, data: DeviceDataset) -> torch.Tensor:
         """The classifier's softmax outputs on `data` (evaluation mode)."""
@@ -186,9 +223,12 @@ class LimitRun(Run):
         epoch = self.position + 1  # the engine counts the epoch once this returns
         clf, batch_size = self.nets.classifier, self.settings.eval_batch_size
         val_acc = accuracy(clf, self.split.val, batch_size)
+        epoch_test = accuracy(clf, self.split.test, batch_size) if self.settings.test_every_epoch else None
         if self.stopper.update(epoch, val_acc):
             self.best_model = copy.deepcopy(clf.state_dict())
-            self.best_test = accuracy(clf, self.split.test, batch_size)
+            self.best_test = epoch_test if epoch_test is not None else accuracy(clf, self.split.test,
+                                                                                 batch_size)
+        extra = {} if epoch_test is None else {"epoch_test_acc": epoch_test}
         self.rows.append({
             "seed": self.seed,
             "epoch": epoch,
@@ -199,8 +239,10 @@ class LimitRun(Run):
             "best_epoch": self.stopper.best_epoch,
             "test_acc": self.best_test,
             "n_train": len(self.split.train),
+            "n_test": len(self.split.test),  # the bootstrap of Tables 6-7 resamples this many examples
             "train_flip_rate": self.split.train_flip_rate,
             "epoch_s": time.perf_counter() - started,  # wall time of training + evaluation (cost reports)
+            **extra,
         })
         return {"val_acc": val_acc, "best": self.stopper.best}
 
