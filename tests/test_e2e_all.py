@@ -66,7 +66,7 @@ def test_standin_cli_rejects_unknown_dataset(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("target", ["figures/fig2.pdf", "paper/tables/limit_table6.tex"])
+@pytest.mark.parametrize("target", ["figures/limit_figA1.pdf", "paper/tables/alasca_table1.tex"])
 def test_catalogue_target_not_implemented_is_named_before_any_job(workdir, target):
     result = snakemake(workdir, "-n", target)
     out = result.stdout + result.stderr
