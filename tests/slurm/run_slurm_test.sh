@@ -273,6 +273,8 @@ log "cluster up: $(sinfo -h -o '%P %a %D %T %C')"
 mkdir -p "$WORK"
 cp -a "$REPO/Snakefile" "$REPO/workflow" "$REPO/src" "$REPO/pyproject.toml" "$REPO/environment.yml" "$WORK/"
 cp -a "$REPO/profiles" "$WORK/profiles" # the link to workflow/profiles
+mkdir -p "$WORK/paper" # the reported numbers the scorecard rules read, and the paper document
+cp -a "$REPO/paper/reported" "$REPO/paper/main.tex" "$WORK/paper/"
 find "$WORK" -name __pycache__ -type d -prune -exec rm -rf {} +
 cd "$WORK"
 # As on a cluster's login node: the environment is activated, so jobs find its `python` (sbatch
