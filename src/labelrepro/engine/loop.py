@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from labelrepro.core.config import settings_from_dict
 from labelrepro.engine.job import Job
 from labelrepro.registry import TRAINERS
 
@@ -36,6 +37,20 @@ class SeedOutput:
         return {"rows": self.rows, "files": self.files, "extra": self.extra}
 
 
+def set_generator_states(generators: list[Any], states: list[Any]) -> None:
+    """Restore checkpointed random streams (torch.Generator states) in order; lengths must match."""
+    for generator, state in zip(generators, states, strict=True):
+        generator.set_state(state)
+
+
+def split_by_seed(
+    rows: list[dict[str, Any]], seeds: list[int], extra: dict[str, Any]
+) -> dict[int, SeedOutput]:
+    """A batched run's rows (each with a `seed` column) as one SeedOutput per seed, sharing `extra`."""
+    return {seed: SeedOutput(rows=[row for row in rows if row["seed"] == seed], extra=extra)
+            for seed in seeds}
+
+
 class Run(ABC):
     """One training run of a trainer, driven unit by unit by `train`.
 
@@ -49,10 +64,14 @@ class Run(ABC):
 
     total: int
     position: int = 0
+    #: The job's settings as its trainer's settings dataclass (a bad key fails naming the job).
+    settings: Any
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         self.job = job
         self.seeds = seeds
+        self.settings = settings_from_dict(TRAINERS[job.spec["trainer"]].settings, job.spec["settings"],
+                                           job.label)
 
     def finished(self) -> bool:
         """True when no unit is left (a subclass may stop early, e.g. on validation accuracy)."""

@@ -17,12 +17,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.data.vision import get_dataset_info
 from labelrepro.engine import image
 from labelrepro.engine.job import Job
-from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.loop import Run, SeedOutput, set_generator_states, split_by_seed
 from labelrepro.engine.optim import build_optimizer, build_scheduler
 from labelrepro.papers.relaxation import calibration
 from labelrepro.papers.relaxation.methods import METHODS
@@ -72,8 +71,7 @@ class CifarRun(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-        self.settings = settings
+        settings: Settings = self.settings
         device = job.device
         info = get_dataset_info(settings.dataset)
         images, labels = merged_pool(job, settings)
@@ -177,12 +175,10 @@ class CifarRun(Run):
         for items, key in pairs:
             for item, item_state in zip(items, state[key], strict=True):
                 item.load_state_dict(item_state)
-        for gen, gen_state in zip(self.generators, state["generators"], strict=True):
-            gen.set_state(gen_state)
+        set_generator_states(self.generators, state["generators"])
         self.rows = list(state["rows"])
         self.position = state["position"]
 
     def outputs(self) -> dict[int, SeedOutput]:
         extra = {"networks_in_job": len(self.nets), "combos_per_seed": len(self.combos)}
-        return {seed: SeedOutput(rows=[r for r in self.rows if r["seed"] == seed], extra=extra)
-                for seed in self.seeds}
+        return split_by_seed(self.rows, self.seeds, extra)

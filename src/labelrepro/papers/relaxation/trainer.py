@@ -22,7 +22,7 @@ from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.data.vision import get_dataset_info, load_vision_dataset
 from labelrepro.engine.job import Job
-from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.loop import Run, SeedOutput, set_generator_states, split_by_seed
 from labelrepro.engine.optim import build_optimizer, build_scheduler
 from labelrepro.papers.relaxation import calibration
 from labelrepro.papers.relaxation.batched_mlp import BatchedMLP
@@ -63,8 +63,7 @@ class MlpRun(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-        self.settings = settings
+        settings: Settings = self.settings
         device = job.device
         info = get_dataset_info(settings.dataset)
         images, labels = merged_pool(job, settings)
@@ -187,15 +186,13 @@ class MlpRun(Run):
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        for gen, gen_state in zip(self.batch_generators, state["generators"], strict=True):
-            gen.set_state(gen_state)
+        set_generator_states(self.batch_generators, state["generators"])
         self.rows = list(state["rows"])
         self.position = state["position"]
 
     def outputs(self) -> dict[int, SeedOutput]:
         extra = {"networks_batched": self.model.runs, "combos_per_seed": len(self.combos)}
-        return {seed: SeedOutput(rows=[r for r in self.rows if r["seed"] == seed], extra=extra)
-                for seed in self.seeds}
+        return split_by_seed(self.rows, self.seeds, extra)
 
 
 class RelaxRun(Run):

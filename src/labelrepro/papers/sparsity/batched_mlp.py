@@ -43,11 +43,23 @@ def loss_derivative(
     return torch.where(hinge, -y * (beta - margin > 0), -y * torch.sigmoid(-margin))
 
 
-class BatchedReluNet:
-    """R networks N_r(x) = w2_r . ReLU(W1_r x + b1_r) + b2_r with scalar output."""
+class BatchedTwoLayer:
+    """The parameters of R two-layer ReLU networks trained side by side (leading axis = run), and their
+    checkpoint state; subclasses give the output layer's shape and the SGD step."""
 
     def __init__(self, w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor, bias: bool):
         self.w1, self.b1, self.w2, self.b2, self.bias = w1, b1, w2, b2, bias
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"w1": self.w1.cpu(), "b1": self.b1.cpu(), "w2": self.w2.cpu(), "b2": self.b2.cpu()}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        for name in ("w1", "b1", "w2", "b2"):
+            getattr(self, name).copy_(state[name])
+
+
+class BatchedReluNet(BatchedTwoLayer):
+    """R networks N_r(x) = w2_r . ReLU(W1_r x + b1_r) + b2_r with scalar output."""
 
     @classmethod
     def initialise(
@@ -121,10 +133,3 @@ class BatchedReluNet:
         if self.bias:
             self.b2.add_(g, alpha=-lr)
             self.b1.add_(delta, alpha=-lr)
-
-    def state(self) -> dict[str, torch.Tensor]:
-        return {"w1": self.w1.cpu(), "b1": self.b1.cpu(), "w2": self.w2.cpu(), "b2": self.b2.cpu()}
-
-    def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        for name in ("w1", "b1", "w2", "b2"):
-            getattr(self, name).copy_(state[name])

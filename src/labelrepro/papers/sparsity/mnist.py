@@ -23,12 +23,12 @@ from typing import Any
 
 import torch
 
-from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import derive_seed, make_generator
 from labelrepro.data.noise import resample_labels_per_step
 from labelrepro.data.vision import get_dataset_info, load_vision_dataset
 from labelrepro.engine.job import Job
-from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.loop import Run, SeedOutput, set_generator_states, split_by_seed
+from labelrepro.papers.sparsity.batched_mlp import BatchedTwoLayer
 from labelrepro.papers.sparsity.settings import MnistSettings as Settings
 
 CLASSES = 10
@@ -55,11 +55,8 @@ def multi_logistic_loss(out: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
     return torch.nn.functional.softplus(-targets * out).sum(-1)
 
 
-class BatchedMlp10:
+class BatchedMlp10(BatchedTwoLayer):
     """R networks N_r(x) = W2_r ReLU(W1_r x + b1_r) + b2_r with 10 outputs."""
-
-    def __init__(self, w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, b2: torch.Tensor, bias: bool):
-        self.w1, self.b1, self.w2, self.b2, self.bias = w1, b1, w2, b2, bias
 
     @classmethod
     def initialise(cls, generators: list[torch.Generator], d: int, hidden: int, bias: bool, init_scale: str,
@@ -99,13 +96,6 @@ class BatchedMlp10:
             self.b2.add_(g, alpha=-lr)
             self.b1.add_(delta, alpha=-lr)
 
-    def state(self) -> dict[str, torch.Tensor]:
-        return {"w1": self.w1.cpu(), "b1": self.b1.cpu(), "w2": self.w2.cpu(), "b2": self.b2.cpu()}
-
-    def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        for name in ("w1", "b1", "w2", "b2"):
-            getattr(self, name).copy_(state[name])
-
 
 def digit_association(counts: torch.Tensor) -> torch.Tensor:
     """Appendix F: the digit a neuron fires for at least twice as often as for any other digit, else -1.
@@ -135,8 +125,7 @@ class MnistRun(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-        self.settings = settings
+        settings: Settings = self.settings
         device = job.device
         runtime = job.runtime
         splits = {}
@@ -268,16 +257,14 @@ class MnistRun(Run):
         self.model.load_state(state["model"])
         streams = ((self.image_generators, "image_generators"), (self.noise_generators, "noise_generators"))
         for gens, key in streams:
-            for gen, gen_state in zip(gens, state[key], strict=True):
-                gen.set_state(gen_state)
+            set_generator_states(gens, state[key])
         self.rows = list(state["rows"])
         self.position = state["position"]
 
     def outputs(self) -> dict[int, SeedOutput]:
         rows = self.rows + self.neuron_rows()
         extra = {"runs_batched": len(self.runs)}
-        return {seed: SeedOutput(rows=[row for row in rows if row["seed"] == seed], extra=extra)
-                for seed in self.seeds}
+        return split_by_seed(rows, self.seeds, extra)
 
 
 RUN = MnistRun

@@ -22,10 +22,9 @@ from typing import Any
 
 import torch
 
-from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.engine.job import Job
-from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.loop import Run, SeedOutput, set_generator_states, split_by_seed
 from labelrepro.papers.sparsity import metrics
 from labelrepro.papers.sparsity.batched_mlp import BatchedReluNet, init_bound, loss_derivative
 from labelrepro.papers.sparsity.settings import PureNoiseSettings as Settings
@@ -69,8 +68,7 @@ class PureNoiseRun(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-        self.settings = settings
+        settings: Settings = self.settings
         device = job.device
         self.pairs = run_order(seeds, settings.lrs, settings.losses)
         per_seed = len(settings.lrs) * len(settings.losses)
@@ -187,17 +185,13 @@ class PureNoiseRun(Run):
             self.model.load_state(tensors)
             self.previous_b1.copy_(tensors["previous_b1"])
             self.never_increased.copy_(tensors["never_increased"])
-        for gen, gen_state in zip(self.generators, state["generators"], strict=True):
-            gen.set_state(gen_state)
+        set_generator_states(self.generators, state["generators"])
         self.rows = list(state["rows"])
         self.position = state["position"]
 
     def outputs(self) -> dict[int, SeedOutput]:
         extra = {"runs_batched": len(self.pairs)}
-        return {
-            seed: SeedOutput(rows=[row for row in self.rows if row["seed"] == seed], extra=extra)
-            for seed in self.seeds
-        }
+        return split_by_seed(self.rows, self.seeds, extra)
 
 
 RUN = PureNoiseRun

@@ -23,10 +23,9 @@ from typing import Any
 
 import torch
 
-from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.engine.job import Job
-from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.loop import Run, SeedOutput, set_generator_states, split_by_seed
 from labelrepro.papers.sparsity.settings import Theorem4Settings as Settings
 
 
@@ -105,8 +104,7 @@ class Theorem4Run(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-        self.settings = settings
+        settings: Settings = self.settings
         device = job.device
         self.groups: list[Group] = []
         for k in settings.ks:
@@ -181,17 +179,13 @@ class Theorem4Run(Run):
             group.columns.copy_(state["columns"][index])
             group.live.copy_(state["live"][index])
             self.last_change[index].copy_(state["last_change"][index])
-            for gen, gen_state in zip(group.generators, state["generators"][index], strict=True):
-                gen.set_state(gen_state)
+            set_generator_states(group.generators, state["generators"][index])
         self.rows = list(state["rows"])
         self.position = state["position"]
 
     def outputs(self) -> dict[int, SeedOutput]:
         extra = {"runs_batched": sum(len(g.runs) for g in self.groups)}
-        return {
-            seed: SeedOutput(rows=[row for row in self.rows if row["seed"] == seed], extra=extra)
-            for seed in self.seeds
-        }
+        return split_by_seed(self.rows, self.seeds, extra)
 
 
 RUN = Theorem4Run

@@ -24,12 +24,11 @@ from typing import Any
 
 import torch
 
-from labelrepro.core.config import settings_from_dict
 from labelrepro.core.seeding import make_generator
 from labelrepro.data.noise import flip_labels_per_step, resample_labels_per_step
 from labelrepro.data.synthetic import hypercube_boundary_dataset
 from labelrepro.engine.job import Job
-from labelrepro.engine.loop import Run, SeedOutput
+from labelrepro.engine.loop import Run, SeedOutput, set_generator_states
 from labelrepro.papers.sparsity import metrics, stopping
 from labelrepro.papers.sparsity.batched_mlp import BatchedReluNet
 from labelrepro.papers.sparsity.settings import SparsitySettings as Settings
@@ -141,8 +140,7 @@ class SparsityRun(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        settings = settings_from_dict(Settings, job.spec["settings"], job.label)
-        self.settings = settings
+        settings: Settings = self.settings
         device = job.device
         self.data = make_data(settings, seeds, device)
         self.model = make_model(settings, seeds, device)
@@ -181,8 +179,7 @@ class SparsityRun(Run):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state(state["model"])
-        for gen, gen_state in zip(self.generators, state["generators"], strict=True):
-            gen.set_state(gen_state)
+        set_generator_states(self.generators, state["generators"])
         self.rows = list(state["rows"])
         self.position = state["position"]
 
