@@ -59,7 +59,6 @@ H = lazy_import("labelrepro.papers.alasca.har")
 C = lazy_import("labelrepro.papers.alasca.cdr")
 B = lazy_import("labelrepro.papers.alasca.baselines")
 S = lazy_import("labelrepro.papers.alasca.selection")
-F = lazy_import("torch.nn.functional")
 T = lazy_import("torch")
 
 #: (loss to back-propagate, per-sample α̃ or None, per-sample-mean logs for the epoch's row).
@@ -532,7 +531,7 @@ class _EpochSelection(_TableOne):
     ) -> BatchLoss:
         main32 = main.float()
         selected, weight = run.extras["selected"][index], run.extras["weight"][index]
-        ce = F.cross_entropy(main32, labels, reduction="none")
+        ce = T.nn.functional.cross_entropy(main32, labels, reduction="none")
         base = self.selected_loss(ce, selected, weight)
         loss, alpha = with_alasca(run, base, main32, acs, labels, index)
         return loss, alpha, selection_logs(selected, labels, run.splits.clean_labels[index])

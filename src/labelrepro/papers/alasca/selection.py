@@ -22,14 +22,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labelrepro.engine import image as supervised
 from labelrepro.papers.alasca import baselines
 
 
 @torch.no_grad()
-def training_pass(net: Any, settings: Any, splits: supervised.Splits) -> tuple[torch.Tensor, torch.Tensor]:
+def training_pass(net: Any, settings: Any, splits: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """(main-head logits (n, C), penultimate features (n, d)) of the whole training set, fp32, in eval mode
     and without augmentation (the selection must not depend on the batch's BN statistics or crops)."""
+    # imported here: `methods` imports this module lazily, and the engine pulls in torchvision, which must
+    # not start importing while a lazy module is being resolved
+    from labelrepro.engine import image as supervised
+
     was_training = net.training
     net.eval()
     logits, feats = [], []
