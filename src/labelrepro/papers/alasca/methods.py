@@ -59,7 +59,6 @@ H = lazy_import("labelrepro.papers.alasca.har")
 C = lazy_import("labelrepro.papers.alasca.cdr")
 B = lazy_import("labelrepro.papers.alasca.baselines")
 S = lazy_import("labelrepro.papers.alasca.selection")
-T = lazy_import("torch")
 
 #: (loss to back-propagate, per-sample α̃ or None, per-sample-mean logs for the epoch's row).
 BatchLoss = tuple["torch.Tensor", "torch.Tensor | None", dict[str, "torch.Tensor | float"]]
@@ -487,7 +486,7 @@ class CoTeaching(_TableOne):
         clean = run.splits.clean_labels[index]
         logs: dict[str, torch.Tensor | float] = {}
         for keep in (keep2, keep1):
-            mask = T.zeros_like(labels, dtype=T.bool)
+            mask = labels < 0  # all False
             mask[keep] = True
             for key, value in selection_logs(mask, labels, clean).items():
                 logs[key] = logs.get(key, 0.0) + value / 2
@@ -499,9 +498,8 @@ class _EpochSelection(_TableOne):
     `run.extras["selected"]` / `["weight"]` and trains on the selected samples of each batch."""
 
     def setup(self, run: AlascaRun) -> None:
-        n = len(run.splits.train)
-        run.extras["selected"] = T.ones(n, dtype=T.bool, device=run.device)
-        run.extras["weight"] = T.ones(n, device=run.device)
+        every = run.splits.train.labels >= 0  # all True: no selection before the warm-up ends
+        run.extras["selected"], run.extras["weight"] = every, every.float()
 
     def start_epoch(self, run: AlascaRun) -> dict[str, float]:
         if run.position < run.settings.select_warmup_epochs:
@@ -531,7 +529,7 @@ class _EpochSelection(_TableOne):
     ) -> BatchLoss:
         main32 = main.float()
         selected, weight = run.extras["selected"][index], run.extras["weight"][index]
-        ce = T.nn.functional.cross_entropy(main32, labels, reduction="none")
+        ce = L.cross_entropy(main32, labels, reduction="none")
         base = self.selected_loss(ce, selected, weight)
         loss, alpha = with_alasca(run, base, main32, acs, labels, index)
         return loss, alpha, selection_logs(selected, labels, run.splits.clean_labels[index])
@@ -562,7 +560,7 @@ class Fine(_EpochSelection):
     def select(self, run: AlascaRun, logits: torch.Tensor,
                feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         selected = S.fine_selection(feats, run.splits.train.labels, run.settings.fine_threshold, run.seed)
-        return selected, T.ones(len(selected), device=selected.device)
+        return selected, selected.float()  # weight 1 (unused)
 
     def selected_loss(self, ce: torch.Tensor, selected: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return (ce * selected).sum() / selected.sum().clamp(min=1)
