@@ -6,8 +6,9 @@ and then train, batch by batch, on the selected samples of each batch only (`met
 
 * CRUST (Mirzasoleiman et al. 2020): per class of the given labels, a greedy facility-location coreset of
   the last-layer gradient estimates softmax(f(x)) − onehot(ỹ) (`facility_location`, the device port of
-  `baselines.facility_location`: the numpy version is O(budget·n²) on the host, about 15 minutes per
-  CIFAR-10 epoch at 50%), each medoid weighted by the number of samples it stands for.
+  `baselines.facility_location`: the numpy version is O(budget·n²) on the host, ~2250 picks over a
+  4500² similarity matrix per CIFAR-10 class at 50%), each medoid weighted by the number of samples it
+  stands for.
 * FINE (Kim et al. 2021): the alignment scores of the penultimate features with their class's principal
   singular vector and the per-class two-component Gaussian mixture (`baselines.fine_scores`,
   `baselines.fine_clean_mask`, on the host: one SVD and one small mixture per class).

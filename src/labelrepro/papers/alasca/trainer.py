@@ -1,5 +1,9 @@
-"""Seed 002 (Ko, Yi & Yun, ALASCA): the runs of Table 3 (efficiency, AC architecture) and Table 4
-(component analysis) — ResNet-34 on noisy CIFAR-10, one seed per job.
+"""Seed 002 (Ko, Yi & Yun, ALASCA): the runs of Table 1 (LNL methods ± ALASCA, CIFAR-10/100), Table 3
+(efficiency, AC architecture) and Table 4 (component analysis) — ResNet-34 on noisy CIFAR, one seed per job.
+
+Table 1's methods add three hooks: `setup` (per-run state in `run.extras`), `start_epoch` (CRUST's and
+FINE's selection) and, for Co-teaching (`two_networks`), a second network (`run.peer`) that steps on the
+same batches with `pair_loss`. Selection methods log per-batch counts whose epoch sums give `select_f1`.
 
 `method` selects one row's training objective, declared with its table labels in
 `labelrepro.papers.alasca.methods` (one class per method); this module runs it: the method's `loss` per
