@@ -20,7 +20,7 @@ Sample selection:
   sample is clean when the posterior of the higher-mean component exceeds 0.5.
 - Selection F1 (Fig. 4a): of the selected set against the samples whose label is the true one.
 
-These are the building blocks; the `alasca_table1` target that trains them is issue 16's remaining work.
+These are the building blocks that `methods.py` (the Table 1 rows) and `selection.py` train with.
 """
 
 from __future__ import annotations
@@ -131,12 +131,16 @@ def fine_scores(features: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def fine_clean_mask(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.5,
                     seed: int = 0) -> np.ndarray:
-    """Per class a 2-component GMM on the scores; clean = posterior of the higher-mean one > threshold."""
+    """Per class a 2-component GMM on the scores; clean = posterior of the higher-mean one > threshold
+    (a class with a single sample keeps it: smoke-scale CIFAR-100 subsets have such classes)."""
     from sklearn.mixture import GaussianMixture
 
     clean = np.zeros(len(labels), dtype=bool)
     for cls in np.unique(labels):
         members = np.flatnonzero(labels == cls)
+        if len(members) < 2:  # no mixture of two components fits one score: keep the sample
+            clean[members] = True
+            continue
         x = scores[members].reshape(-1, 1)
         gmm = GaussianMixture(n_components=2, covariance_type="full", tol=1e-6, max_iter=100,
                               random_state=seed)

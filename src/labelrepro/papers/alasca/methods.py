@@ -18,7 +18,18 @@ als_ema      ALS on the main head with the EMA confidence α̃ = 1 − S(t/τ)_y
 alasca       CE on the main head + λ·Σ_k ALS on the ACs with EMA confidence (Algorithm 1).
 har          HAR (Cao et al. 2021): CE on a half, class strengths from the other, then BN-gradient penalty.
 cdr          CDR (Xia et al. 2021): CE; non-critical gradients zeroed (global |w·g| rank), rest × (1 − τ).
+gce          GCE (Zhang & Sabuncu 2018), q = `gce_q` (Table 1).
+sce          SCE (Wang et al. 2019), α·CE + β·RCE (Table 1).
+elr          ELR (Liu et al. 2020): CE + λ·log(1 − ⟨t_i, p_i⟩), per-sample target EMA (Table 1).
+coteaching   Co-teaching (Han et al. 2018): two networks, each trained on the other's small-loss samples.
+crust        CRUST (Mirzasoleiman et al. 2020): weighted CE on per-class facility-location coresets.
+fine         FINE (Kim et al. 2021): CE on the samples its eigenvector scores and GMM call clean.
 ===========  ==========================================================================================
+
+Table 1's base methods (Standard and the six above, `table1_label`) take `alasca: true`: ALASCA then
+wraps them as its official criterion does (`losses/ALASCA.py`): the base loss on the main head — on the
+selected samples only for Co-teaching, CRUST and FINE — plus λ·Σ_k ALS on the ACs with the EMA confidence
+of the main head, over the whole batch (every sample's EMA is updated, selected or not).
 
 The trainer (`labelrepro.papers.alasca.trainer`) calls three hooks per run and batch: `stage1_epochs`
 (HAR's first stage; 0 for single-stage methods), `loss` (the objective, or HAR's stage-2 loss) and
@@ -46,6 +57,8 @@ if TYPE_CHECKING:
 L = lazy_import("labelrepro.papers.alasca.losses")
 H = lazy_import("labelrepro.papers.alasca.har")
 C = lazy_import("labelrepro.papers.alasca.cdr")
+B = lazy_import("labelrepro.papers.alasca.baselines")
+S = lazy_import("labelrepro.papers.alasca.selection")
 
 #: (loss to back-propagate, per-sample α̃ or None, per-sample-mean logs for the epoch's row).
 BatchLoss = tuple["torch.Tensor", "torch.Tensor | None", dict[str, "torch.Tensor | float"]]
@@ -100,6 +113,13 @@ class Method:
         """Called between backward and the optimiser step; returns per-sample-mean logs."""
         return {}
 
+    def setup(self, run: AlascaRun) -> None:
+        """Called once when a run starts: per-run state goes into `run.extras` (ELR's targets)."""
+
+    def start_epoch(self, run: AlascaRun) -> dict[str, float]:
+        """Called before each epoch's batches (CRUST's and FINE's selection); returns epoch-level logs."""
+        return {}
+
     def labels(self) -> list[str]:
         """Every row label this method has in Tables 3 and 4 (ALASCA's Table 3 rows aside)."""
         table3 = [self.table3_label] if self.table3_label else []
@@ -111,6 +131,62 @@ METHODS: Registry[Method] = Registry("ALASCA method")
 
 #: Class decorator: `@method("name")` registers one instance of the method class under that name.
 method = METHODS.register_instance
+
+
+class _TableOne(Method):
+    """A base method of Table 1; with `alasca: true` ALASCA wraps it (see the module docstring).
+
+    `base_loss` is the method's own loss on the main head; a selection method overrides `loss` and passes
+    the base loss of its selected samples to `with_alasca`.
+    """
+
+    table1_label: ClassVar[str]
+    two_networks: ClassVar[bool] = False  # Co-teaching: the trainer steps a second network with the first
+
+    def base_loss(self, run: AlascaRun, main32: torch.Tensor, labels: torch.Tensor,
+                  index: torch.Tensor) -> torch.Tensor:
+        """The method's loss of one minibatch on the main-head logits (fp32)."""
+        raise NotImplementedError
+
+    def loss(
+        self,
+        run: AlascaRun,
+        main: torch.Tensor,
+        acs: Sequence[torch.Tensor],
+        feats: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        index: torch.Tensor,
+    ) -> BatchLoss:
+        main32 = main.float()
+        loss, alpha = with_alasca(run, self.base_loss(run, main32, labels, index), main32, acs, labels, index)
+        return loss, alpha, {}
+
+
+def with_alasca(run: AlascaRun, base: torch.Tensor, main32: torch.Tensor, acs: Sequence[torch.Tensor],
+                labels: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`base` alone (`alasca: false`), else base + λ·Σ_k ALS on the ACs with α̃ from the main head's EMA
+    confidence (ramped in over `als_warmup_epochs`), for every sample of the batch; returns (loss, α̃)."""
+    settings = run.settings
+    if not settings.alasca:
+        return base, None
+    run.ema.update(index, main32)  # Algorithm 1 line 3, before α̃ (line 4)
+    alpha = run.ema.smoothing_factor(index, labels) * L.smoothing_warmup(run.position,
+                                                                         settings.als_warmup_epochs)
+    loss = base
+    for ac in acs:
+        loss = loss + settings.lam * L.adaptive_label_smoothing_loss(ac.float(), labels, alpha,
+                                                                      form=settings.als_form)
+    return loss, alpha
+
+
+def selection_logs(selected: torch.Tensor, labels: torch.Tensor,
+                   clean: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-sample means of one batch's selection (boolean `selected` (B,)): true positives, selected and
+    correctly labelled counts / B; the trainer turns their epoch sums into the selection F1 (Fig. 4a)."""
+    correct = labels == clean
+    n = labels.shape[0]
+    return {"select_tp": (selected & correct).sum() / n, "select_n": selected.sum() / n,
+            "select_clean": correct.sum() / n}
 
 
 class _CrossEntropy(Method):
@@ -129,8 +205,15 @@ class _CrossEntropy(Method):
 
 
 @method("standard")
-class Standard(_CrossEntropy):
+class Standard(_TableOne, _CrossEntropy):
+    """CE (Tables 1 and 3); `alasca: true` is Algorithm 1, the same loss as the `alasca` method."""
+
     table3_label = "Standard"
+    table1_label = "Standard"
+
+    def base_loss(self, run: AlascaRun, main32: torch.Tensor, labels: torch.Tensor,
+                  index: torch.Tensor) -> torch.Tensor:
+        return L.cross_entropy(main32, labels)
 
 
 @method("uls")
@@ -326,6 +409,166 @@ class Cdr(_CrossEntropy):
         masked = C.mask_noncritical_gradients_(run.phase.net, run.clip_rate, settings.cdr_ranking,
                                                settings.cdr_rescale)
         return {"cdr_masked": masked}
+
+
+@method("gce")
+class Gce(_TableOne):
+    table1_label = "GCE"
+
+    def base_loss(self, run: AlascaRun, main32: torch.Tensor, labels: torch.Tensor,
+                  index: torch.Tensor) -> torch.Tensor:
+        return B.gce_loss(main32, labels, run.settings.gce_q)
+
+
+@method("sce")
+class Sce(_TableOne):
+    table1_label = "SCE"
+
+    def base_loss(self, run: AlascaRun, main32: torch.Tensor, labels: torch.Tensor,
+                  index: torch.Tensor) -> torch.Tensor:
+        return B.sce_loss(main32, labels, run.settings.sce_alpha, run.settings.sce_beta)
+
+
+@method("elr")
+class Elr(_TableOne):
+    """ELR: the per-sample target memory lives in `run.extras["elr"]`, indexed by dataset position."""
+
+    table1_label = "ELR"
+
+    def setup(self, run: AlascaRun) -> None:
+        settings = run.settings
+        run.extras["elr"] = B.EarlyLearningRegularisation(
+            len(run.splits.train), run.splits.num_classes, settings.elr_beta, settings.elr_lam, run.device)
+
+    def base_loss(self, run: AlascaRun, main32: torch.Tensor, labels: torch.Tensor,
+                  index: torch.Tensor) -> torch.Tensor:
+        return run.extras["elr"](main32, labels, index)
+
+
+@method("coteaching")
+class CoTeaching(_TableOne):
+    """Co-teaching: the trainer runs two networks on the same batches and calls `pair_loss`; each network's
+    CE is the mean over the *other* network's ⌊(1 − r_e)·B⌋ smallest-CE samples, r_e = linspace(0, r,
+    `coteach_num_gradual`)[e] (then r), r = `coteach_forget_rate` or the realised noise rate. With ALASCA,
+    both networks' ACs get ALS on the whole batch from one EMA table that both update, in turn, as the
+    official code's single criterion object does."""
+
+    table1_label = "Co-teaching"
+    two_networks = True
+
+    def setup(self, run: AlascaRun) -> None:
+        rate = run.settings.coteach_forget_rate
+        if rate is None:
+            rate = float((run.splits.train.labels != run.splits.clean_labels).float().mean())
+        run.extras["forget_rate"] = rate
+
+    def forget_rate(self, run: AlascaRun) -> float:
+        return B.coteaching_forget_rate(run.position, run.extras["forget_rate"],
+                                        run.settings.coteach_num_gradual)
+
+    def pair_loss(
+        self,
+        run: AlascaRun,
+        first: tuple[torch.Tensor, Sequence[torch.Tensor]],
+        second: tuple[torch.Tensor, Sequence[torch.Tensor]],
+        labels: torch.Tensor,
+        index: torch.Tensor,
+    ) -> BatchLoss:
+        """Both networks' losses, summed (their parameters are disjoint, so one backward gives each its own
+        gradient); α̃ and the selection logs of the exchanged sets (both networks' together)."""
+        (main1, acs1), (main2, acs2) = first, second
+        main1, main2 = main1.float(), main2.float()
+        keep1, keep2 = B.coteaching_select(main1, main2, labels, self.forget_rate(run))
+        base1 = L.cross_entropy(main1[keep2], labels[keep2])  # network 1 learns network 2's small-loss set
+        base2 = L.cross_entropy(main2[keep1], labels[keep1])
+        loss1, alpha = with_alasca(run, base1, main1, acs1, labels, index)
+        loss2, _ = with_alasca(run, base2, main2, acs2, labels, index)
+        clean = run.splits.clean_labels[index]
+        logs: dict[str, torch.Tensor | float] = {}
+        for keep in (keep2, keep1):
+            mask = labels < 0  # all False
+            mask[keep] = True
+            for key, value in selection_logs(mask, labels, clean).items():
+                logs[key] = logs.get(key, 0.0) + value / 2
+        return loss1 + loss2, alpha, logs
+
+
+class _EpochSelection(_TableOne):
+    """A method that selects samples once per epoch (after `select_warmup_epochs` on every sample) into
+    `run.extras["selected"]` / `["weight"]` and trains on the selected samples of each batch."""
+
+    def setup(self, run: AlascaRun) -> None:
+        every = run.splits.train.labels >= 0  # all True: no selection before the warm-up ends
+        run.extras["selected"], run.extras["weight"] = every, every.float()
+
+    def start_epoch(self, run: AlascaRun) -> dict[str, float]:
+        if run.position < run.settings.select_warmup_epochs:
+            return {}
+        logits, feats = S.training_pass(run.phase.net, run.settings, run.splits)
+        selected, weight = self.select(run, logits, feats)
+        run.extras["selected"], run.extras["weight"] = selected, weight
+        return {"selected_frac": float(selected.float().mean())}
+
+    def select(self, run: AlascaRun, logits: torch.Tensor,
+               feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(selected mask, per-sample weight) over the training set."""
+        raise NotImplementedError
+
+    def selected_loss(self, ce: torch.Tensor, selected: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """The batch's base loss from per-sample CE and the selection (no host synchronisation)."""
+        raise NotImplementedError
+
+    def loss(
+        self,
+        run: AlascaRun,
+        main: torch.Tensor,
+        acs: Sequence[torch.Tensor],
+        feats: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        index: torch.Tensor,
+    ) -> BatchLoss:
+        main32 = main.float()
+        selected, weight = run.extras["selected"][index], run.extras["weight"][index]
+        ce = L.cross_entropy(main32, labels, reduction="none")
+        base = self.selected_loss(ce, selected, weight)
+        loss, alpha = with_alasca(run, base, main32, acs, labels, index)
+        return loss, alpha, selection_logs(selected, labels, run.splits.clean_labels[index])
+
+
+@method("crust")
+class Crust(_EpochSelection):
+    """CRUST: Σ_{i selected} w_i·CE_i / B with w_i the cluster size of medoid i, an estimate of the mean CE
+    over all the samples the batch's medoids stand for (Σ_i w_i = n per class)."""
+
+    table1_label = "CRUST"
+
+    def select(self, run: AlascaRun, logits: torch.Tensor,
+               feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return S.crust_selection(logits, run.splits.train.labels, run.splits.num_classes,
+                                 run.settings.crust_fraction)
+
+    def selected_loss(self, ce: torch.Tensor, selected: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return (ce * weight * selected).sum() / ce.shape[0]
+
+
+@method("fine")
+class Fine(_EpochSelection):
+    """FINE: the mean CE over the batch's samples that FINE calls clean (0 when none is)."""
+
+    table1_label = "FINE"
+
+    def select(self, run: AlascaRun, logits: torch.Tensor,
+               feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        selected = S.fine_selection(feats, run.splits.train.labels, run.settings.fine_threshold, run.seed)
+        return selected, selected.float()  # weight 1 (unused)
+
+    def selected_loss(self, ce: torch.Tensor, selected: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return (ce * selected).sum() / selected.sum().clamp(min=1)
+
+
+def table1_methods() -> list[str]:
+    """Table 1's base methods (each a row and, with `alasca: true`, its "+ ALASCA" row), in table order."""
+    return [name for name in table_order() if getattr(METHODS[name], "table1_label", None)]
 
 
 def table_order() -> list[str]:

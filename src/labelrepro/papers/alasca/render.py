@@ -1,4 +1,4 @@
-"""Tables 3 and 4 of seed 002 (Ko, Yi & Yun, ALASCA) as booktabs LaTeX, in the paper's layout.
+"""Tables 1, 3 and 4 of seed 002 (Ko, Yi & Yun, ALASCA) as booktabs LaTeX, in the paper's layout.
 
 Input is the per-run aggregate (`final_per_run`: each run's last epoch). Accuracy is the run's
 `test_acc_avg` (main head) or `test_acc_ens_avg` (ensemble, the starred ALASCA* row of Table 4): the mean
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from labelrepro.core import atomic
-from labelrepro.papers.alasca.methods import METHODS, table_order
+from labelrepro.papers.alasca.methods import METHODS, table1_methods, table_order
 from labelrepro.registry import RENDERERS
 
 NOISE_COLUMNS = {"symm50": "Symm. 50", "asym40": "Asym. 40", "inst40": "Inst. 40"}
@@ -190,4 +190,65 @@ def render_alasca_table3(curves: pd.DataFrame, final: pd.DataFrame, out: Path, s
         r"Without/with * : ACs after the third / after all residual blocks."
     )
     _write_table(out, scale, final, "lcccc", lines, caption, "tab:alasca_table3")
+    return cells
+
+
+#: Table 1's columns in the paper's order: (aggregate noise name, dataset, noise type, ratio).
+TABLE1_COLUMNS = (
+    ("symm50", "CIFAR-10", "Symm.", "50\\%"), ("symm80", "CIFAR-10", "Symm.", "80\\%"),
+    ("asym40", "CIFAR-10", "Asym.", "40\\%"), ("inst40", "CIFAR-10", "Inst.", "40\\%"),
+    ("c100_symm20", "CIFAR-100", "Symm.", "20\\%"), ("c100_symm50", "CIFAR-100", "Symm.", "50\\%"),
+    ("c100_symm80", "CIFAR-100", "Symm.", "80\\%"), ("c100_asym40", "CIFAR-100", "Asym.", "40\\%"),
+)
+TABLE1_VARIANTS = (("base", ""), ("alasca", " + ALASCA"))
+
+
+def table1_cells(final: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, variant, noise) of the 14 × 8 grid: mean, std and n of `test_acc_avg` (%);
+    `best`: the higher mean of the method's pair (base, + ALASCA) in that column, as the paper bolds."""
+    records = []
+    for method in table1_methods():
+        for noise, *_ in TABLE1_COLUMNS:
+            pair = []
+            for variant, suffix in TABLE1_VARIANTS:
+                runs = final[(final["method"] == method) & (final["variant"] == variant)
+                             & (final["noise"] == noise)]
+                mean, std, n = _mean_std(runs["test_acc_avg"]) if len(runs) else (math.nan, math.nan, 0)
+                pair.append({"row": METHODS[method].table1_label + suffix, "method": method,
+                             "variant": variant, "noise": noise, "mean": mean, "std": std, "n": n})
+            means = [r["mean"] for r in pair]
+            top = max((m for m in means if not math.isnan(m)), default=math.nan)
+            for record in pair:
+                record["best"] = bool(not math.isnan(top) and round(record["mean"], 1) == round(top, 1))
+            records += pair
+    return pd.DataFrame(records)
+
+
+@RENDERERS.register("alasca_table1")
+def render_alasca_table1(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> pd.DataFrame:
+    """Table 1: each method's row and its "+ ALASCA" row over CIFAR-10/100 noise columns; in each column
+    the better of the pair in bold (equal rounded means: both). Columns without runs print "--"."""
+    cells = table1_cells(final)
+    lines = [
+        r"Dataset & \multicolumn{4}{c}{CIFAR-10} & \multicolumn{4}{c}{CIFAR-100} \\",
+        r"\cmidrule(lr){2-5}\cmidrule(lr){6-9}",
+        r"Noisy Type & \multicolumn{2}{c}{Symm.} & Asym. & Inst. & \multicolumn{3}{c}{Symm.} & Asym. \\",
+        r"\cmidrule(lr){2-3}\cmidrule(lr){6-8}",
+        "Noise Ratio & " + " & ".join(ratio for *_, ratio in TABLE1_COLUMNS) + r" \\",
+    ]
+    for method in table1_methods():
+        lines.append(r"\midrule")
+        for variant, _ in TABLE1_VARIANTS:
+            rows = cells[(cells["method"] == method) & (cells["variant"] == variant)].set_index("noise")
+            entries = []
+            for noise, *_ in TABLE1_COLUMNS:
+                text = _fmt(rows.at[noise, "mean"], rows.at[noise, "std"], int(rows.at[noise, "n"]))
+                entries.append(rf"\textbf{{{text}}}" if rows.at[noise, "best"] else text)
+            lines.append(f"{rows['row'].iloc[0]} & " + " & ".join(entries) + r" \\")
+    caption = (
+        r"Test accuracy (\%, mean $\pm$ std over seeds of the mean over the last epochs) on CIFAR-10/100 "
+        r"for noise-robust losses and sample-selection methods, without and with ALASCA; the better of "
+        r"each pair in bold."
+    )
+    _write_table(out, scale, final, "l" + "c" * len(TABLE1_COLUMNS), lines, caption, "tab:alasca_table1")
     return cells

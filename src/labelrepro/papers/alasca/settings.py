@@ -15,7 +15,7 @@ AC_TYPES = ("mlp", "bottleneck", "residual")
 
 
 # revision 2: instance noise, ALS form and warm-up, MLP AC, HAR and CDR as the authors' code
-# (docs/decisions.md)
+# (docs/decisions.md); Table 1's settings have defaults that leave Tables 3/4's runs unchanged
 @TRAINERS.register("alasca", implementation="labelrepro.papers.alasca.trainer", revision=2)
 @dataclass(frozen=True, kw_only=True)
 class AlascaSettings(OptimSettings):
@@ -52,6 +52,19 @@ class AlascaSettings(OptimSettings):
     cdr_ranking: Literal["global", "per_tensor"] = "global"
     cdr_rescale: bool = True
     report_last_epochs: int = 1
+    # Table 1 (labelrepro.papers.alasca.methods): `alasca: true` wraps a base method with ALASCA (bottleneck
+    # ACs, EMA confidence, ALS on the ACs over the whole batch); the base methods' constants
+    alasca: bool = False
+    gce_q: float = 0.7
+    sce_alpha: float = 1.0
+    sce_beta: float = 0.4
+    elr_beta: float = 0.7
+    elr_lam: float = 3.0
+    coteach_forget_rate: float | None = None  # None: the realised noise rate (ALASCA's train_cifar.py)
+    coteach_num_gradual: int = 30  # ALASCA README --num_gradual 30 (Co-teaching's own Tk = 10)
+    crust_fraction: float = 0.5  # CRUST coreset size per class, as a fraction of the class
+    select_warmup_epochs: int = 10  # CRUST/FINE: epochs on every sample before the first selection
+    fine_threshold: float = 0.5
     augment: dict[str, Any] = field(default_factory=dict)
     amp: bool = True
     channels_last: bool = True
@@ -74,6 +87,14 @@ class AlascaSettings(OptimSettings):
         if self.lam < 0 or self.har_lam < 0:
             raise ValueError("lam and har_lam must be >= 0")
         method.check(self)
+        if self.alasca and not getattr(method, "table1_label", None):
+            raise ValueError(f"alasca: true wraps a Table 1 base method; {self.method!r} is not one")
+        if not 0.0 < self.crust_fraction <= 1.0:
+            raise ValueError(f"crust_fraction must lie in (0, 1], got {self.crust_fraction}")
+        if self.coteach_forget_rate is not None and not 0.0 <= self.coteach_forget_rate < 1.0:
+            raise ValueError(f"coteach_forget_rate must lie in [0, 1), got {self.coteach_forget_rate}")
+        if self.coteach_num_gradual < 0 or self.select_warmup_epochs < 0:
+            raise ValueError("coteach_num_gradual and select_warmup_epochs must be >= 0")
         if self.cdr_clip_rate is not None and not 0.0 <= self.cdr_clip_rate < 1.0:
             raise ValueError(f"cdr_clip_rate must lie in [0, 1), got {self.cdr_clip_rate}")
         if self.report_last_epochs < 1:
@@ -81,8 +102,8 @@ class AlascaSettings(OptimSettings):
 
     @property
     def has_acs(self) -> bool:
-        """Whether the method's network carries auxiliary classifiers."""
-        return METHODS[self.method].has_acs
+        """Whether the method's network carries auxiliary classifiers (ALASCA's, or `alasca: true`)."""
+        return METHODS[self.method].has_acs or self.alasca
 
     def clip_rate(self) -> float:
         """CDR's τ: the configured value, else the nominal noise rate of the run's label noise."""

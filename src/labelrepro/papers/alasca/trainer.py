@@ -1,5 +1,9 @@
-"""Seed 002 (Ko, Yi & Yun, ALASCA): the runs of Table 3 (efficiency, AC architecture) and Table 4
-(component analysis) — ResNet-34 on noisy CIFAR-10, one seed per job.
+"""Seed 002 (Ko, Yi & Yun, ALASCA): the runs of Table 1 (LNL methods ± ALASCA, CIFAR-10/100), Table 3
+(efficiency, AC architecture) and Table 4 (component analysis) — ResNet-34 on noisy CIFAR, one seed per job.
+
+Table 1's methods add three hooks: `setup` (per-run state in `run.extras`), `start_epoch` (CRUST's and
+FINE's selection) and, for Co-teaching (`two_networks`), a second network (`run.peer`) that steps on the
+same batches with `pair_loss`. Selection methods log per-batch counts whose epoch sums give `select_f1`.
 
 `method` selects one row's training objective, declared with its table labels in
 `labelrepro.papers.alasca.methods` (one class per method); this module runs it: the method's `loss` per
@@ -60,9 +64,10 @@ class Network(torch.nn.Module):
         return main, acs, feats[:-1]
 
 
-def build_network(settings: Settings, num_classes: int, seed: int) -> Network:
-    """ResNet-34 (+ ACs) initialised from the run's seed: every method starts from the same backbone."""
-    generator = make_generator(seed, "init")
+def build_network(settings: Settings, num_classes: int, seed: int, stream: str = "init") -> Network:
+    """ResNet-34 (+ ACs) initialised from the run's seed: every method starts from the same backbone
+    (Co-teaching's second network from its own `stream`)."""
+    generator = make_generator(seed, stream)
     backbone = resnet34_cifar(num_classes, generator=generator, base_width=settings.base_width)
     if getattr(METHODS[settings.method], "exposes_bn_outputs", False):  # HAR's penalised tensors
         har.expose_block_normalised_outputs_(backbone)
@@ -151,10 +156,10 @@ class _SubsetStage(supervised.Stage):
 
 
 def new_stage(settings: Settings, splits: supervised.Splits, seed: int, device: torch.device,
-              epochs: int, subset: torch.Tensor | None = None) -> supervised.Stage:
+              epochs: int, subset: torch.Tensor | None = None, stream: str = "init") -> supervised.Stage:
     """Network (+ ACs), optimiser and schedule of one training stage (HAR has two; the others one);
-    `subset`: train on those positions of the training set only."""
-    net = supervised.prepare_model(build_network(settings, splits.num_classes, seed), device,
+    `subset`: train on those positions of the training set only; `stream`: the initialisation's."""
+    net = supervised.prepare_model(build_network(settings, splits.num_classes, seed, stream), device,
                                    settings.channels_last)
     if subset is not None:
         return _SubsetStage(net, settings, splits, seed, epochs, subset)
@@ -183,6 +188,11 @@ class AlascaRun(Run):
             len(splits.train), splits.num_classes, settings.beta, settings.tau, device
         )
         self.strengths: torch.Tensor | None = None  # HAR's per-class s_c, set at the stage boundary
+        # Co-teaching's second network: its own initialisation and optimiser, stepped on the same batches
+        self.peer = (new_stage(settings, splits, seed, device, settings.epochs, stream="init-peer")
+                     if getattr(self.method, "two_networks", False) else None)
+        self.extras: dict[str, Any] = {}  # a method's per-run state (ELR's targets, CRUST/FINE's selection)
+        self.method.setup(self)
         self.clip_rate = settings.clip_rate()
         self.rows: list[dict[str, Any]] = []
         self.train_time, self.peak_mb = 0.0, 0.0
@@ -194,10 +204,13 @@ class AlascaRun(Run):
             self.strengths = har_strengths(self.phase.net, settings, splits, self.har_split[1])
             # stage 2: a fresh network
             self.phase = new_stage(settings, splits, self.seed, device, settings.epochs)
-        phase, meter = self.phase, self.meter
+        epoch_logs = method.start_epoch(self)  # CRUST's / FINE's selection, before the timed loop
+        phase, meter, peer = self.phase, self.meter, self.peer
         in_stage2 = self.strengths is not None
         stage = (2 if in_stage2 else 1) if self.stage1 else 0  # 0: single-stage methods
         phase.net.train()
+        if peer is not None:
+            peer.net.train()
         # running sums stay on the device (float64/int64) and are read once after the timed loop, so no
         # step waits for the host
         sums: dict[str, torch.Tensor] = {}
@@ -206,16 +219,26 @@ class AlascaRun(Run):
         meter.start()
         for index, images, labels in phase.batches:
             with supervised.autocast(device, settings.amp):
-                main, acs, feats = phase.net(supervised.to_input(images, settings.channels_last))
-                loss, alpha, logs = method.loss(self, main, acs, feats, labels, index)
+                inputs = supervised.to_input(images, settings.channels_last)
+                main, acs, feats = phase.net(inputs)
+                if peer is None:
+                    loss, alpha, logs = method.loss(self, main, acs, feats, labels, index)
+                else:  # Co-teaching: both networks' losses in one graph (disjoint parameters)
+                    main2, acs2, _ = peer.net(inputs)
+                    loss, alpha, logs = method.pair_loss(self, (main, acs), (main2, acs2), labels, index)
             _accumulate(logged, logs, len(index), device)
             meter.sample()  # activations held
             phase.optimizer.zero_grad(set_to_none=True)
+            if peer is not None:
+                peer.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             meter.sample()  # gradients held
             _accumulate(logged, method.after_backward(self), len(index), device)
             phase.optimizer.step()
             phase.scheduler.step()
+            if peer is not None:
+                peer.optimizer.step()
+                peer.scheduler.step()
             batch_sums = {"loss": loss.detach().double() * len(index),
                           "train_acc_noisy": (main.detach().argmax(-1) == labels).sum()}
             if alpha is not None:
@@ -229,7 +252,8 @@ class AlascaRun(Run):
         totals, logged_totals = _to_host(sums), _to_host(logged)  # the epoch's one synchronisation
         self.train_time += epoch_time
         self.peak_mb = max(self.peak_mb, meter.peak_memory_mb())
-        metrics = evaluate(phase.net, settings, splits)
+        metrics = evaluate(phase.net, settings, splits) if peer is None else evaluate_pair(
+            phase.net, peer.net, settings, splits)
         row: dict[str, Any] = {
             "seed": self.seed,
             "epoch": self.position + 1,
@@ -244,6 +268,10 @@ class AlascaRun(Run):
         }
         for key, total in logged_totals.items():
             row[key] = total / seen
+        row.update(epoch_logs)
+        if "select_tp" in row:  # the epoch's selection F1 = 2·TP / (|selected| + |correctly labelled|)
+            denominator = row["select_n"] + row["select_clean"]
+            row["select_f1"] = 2 * row["select_tp"] / denominator if denominator else math.nan
         if "alpha_clean" in totals:
             n_noisy = totals["n_noisy"]
             row["alpha_clean"] = totals["alpha_clean"] / max(1.0, seen - n_noisy)
@@ -261,6 +289,8 @@ class AlascaRun(Run):
             "rows": self.rows,
             "train_time": self.train_time,
             "peak_mb": self.peak_mb,
+            "peer": None if self.peer is None else self.peer.state_dict(),
+            "extras": _extras_state(self.extras),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -271,6 +301,9 @@ class AlascaRun(Run):
             self.phase = new_stage(self.settings, self.splits, self.seed, self.device, self.settings.epochs)
         self.phase.load_state_dict(state["phase"])
         self.ema.load_state_dict(state["ema"])
+        if self.peer is not None:
+            self.peer.load_state_dict(state["peer"])
+        _load_extras(self.extras, state.get("extras", {}), self.device)
 
     def outputs(self) -> dict[int, SeedOutput]:
         splits, device = self.splits, self.device
@@ -290,6 +323,46 @@ class AlascaRun(Run):
 
 
 RUN = AlascaRun
+
+
+@torch.no_grad()
+def evaluate_pair(net1: Network, net2: Network, settings: Settings,
+                  splits: supervised.Splits) -> dict[str, float]:
+    """Co-teaching's test accuracy as ALASCA's `validate_multi_networks` computes it (`test_acc`): the
+    argmax of the mean logits of both networks' main heads and, with ACs, both last ACs; and the first
+    network's main head alone (`test_acc_net1`, the Co-teaching paper's report)."""
+    net1.eval()
+    net2.eval()
+    correct = defaultdict(float)
+    for _, images, labels in supervised.eval_batches(splits.test, settings.eval_batch_size):
+        with supervised.autocast(images.device, settings.amp):
+            inputs = supervised.to_input(images, settings.channels_last)
+            (main1, acs1, _), (main2, acs2, _) = net1(inputs), net2(inputs)
+        heads = [main1, main2] + ([acs1[-1], acs2[-1]] if acs1 else [])
+        mean = torch.stack([h.float() for h in heads]).mean(dim=0)
+        correct["test_acc"] += (mean.argmax(-1) == labels).sum().item()
+        correct["test_acc_net1"] += (main1.argmax(-1) == labels).sum().item()
+    n = len(splits.test)
+    metrics = {key: value / n for key, value in correct.items()}
+    metrics["test_acc_ens"] = math.nan
+    return metrics
+
+
+def _extras_state(extras: dict[str, Any]) -> dict[str, Any]:
+    """A method's per-run state as checkpointable values (ELR's targets tensor, not the object)."""
+    state: dict[str, Any] = {}
+    for key, value in extras.items():
+        state[key] = value.targets.cpu() if hasattr(value, "targets") else (
+            value.cpu() if isinstance(value, torch.Tensor) else value)
+    return state
+
+
+def _load_extras(extras: dict[str, Any], state: dict[str, Any], device: torch.device) -> None:
+    for key, value in state.items():
+        if hasattr(extras.get(key), "targets"):
+            extras[key].targets = value.to(device)
+        else:
+            extras[key] = value.to(device) if isinstance(value, torch.Tensor) else value
 
 
 def precision(settings: Settings, device: torch.device) -> str:
