@@ -35,6 +35,7 @@ from labelrepro.models.resnet_cifar import ResNetCifar, resnet34_cifar
 from labelrepro.papers.alasca import har
 from labelrepro.papers.alasca import losses as als
 from labelrepro.papers.alasca.auxiliary import ResNetWithACs
+from labelrepro.papers.alasca.confidence import ConfidenceLog, epoch_row
 from labelrepro.papers.alasca.methods import METHODS, Method
 from labelrepro.papers.alasca.settings import AlascaSettings as Settings
 
@@ -183,6 +184,8 @@ class AlascaRun(Run):
             len(splits.train), splits.num_classes, settings.beta, settings.tau, device
         )
         self.strengths: torch.Tensor | None = None  # HAR's per-class s_c, set at the stage boundary
+        # Fig. 3: per-epoch clean/noisy confidence statistics (off unless `log_confidence`)
+        self.confidence = ConfidenceLog(len(splits.train), device) if settings.log_confidence else None
         self.clip_rate = settings.clip_rate()
         self.rows: list[dict[str, Any]] = []
         self.train_time, self.peak_mb = 0.0, 0.0
@@ -209,6 +212,8 @@ class AlascaRun(Run):
                 main, acs, feats = phase.net(supervised.to_input(images, settings.channels_last))
                 loss, alpha, logs = method.loss(self, main, acs, feats, labels, index)
             _accumulate(logged, logs, len(index), device)
+            if self.confidence is not None:
+                _accumulate(sums, self._confidence_sums(main, labels, index), 1, device)
             meter.sample()  # activations held
             phase.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -244,6 +249,8 @@ class AlascaRun(Run):
         }
         for key, total in logged_totals.items():
             row[key] = total / seen
+        if self.confidence is not None:
+            row.update(epoch_row(totals))
         if "alpha_clean" in totals:
             n_noisy = totals["n_noisy"]
             row["alpha_clean"] = totals["alpha_clean"] / max(1.0, seen - n_noisy)
@@ -252,8 +259,20 @@ class AlascaRun(Run):
         _add_running_means(self.rows, settings.report_last_epochs)
         return {"test_acc": metrics["test_acc"]}
 
+    def _confidence_sums(self, main: torch.Tensor, labels: torch.Tensor,
+                         index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Fig. 3's sums for one batch; a method without EMA confidence gets the EMA updated here, so
+        both confidences are logged whatever the method (the update never reaches its loss)."""
+        assert self.confidence is not None
+        main32 = main.detach().float()
+        if not self.method.uses_ema:
+            self.ema.update(index, main32)
+        ema = self.ema.confidence(index, labels)
+        return self.confidence.batch_sums(index, main32, labels, self.splits.clean_labels[index], ema)
+
     def state_dict(self) -> dict[str, Any]:
         return {
+            "confidence": None if self.confidence is None else self.confidence.state_dict(),
             "position": self.position,
             "phase": self.phase.state_dict(),
             "ema": self.ema.state_dict(),
@@ -271,6 +290,8 @@ class AlascaRun(Run):
             self.phase = new_stage(self.settings, self.splits, self.seed, self.device, self.settings.epochs)
         self.phase.load_state_dict(state["phase"])
         self.ema.load_state_dict(state["ema"])
+        if self.confidence is not None and state.get("confidence") is not None:
+            self.confidence.load_state_dict(state["confidence"])
 
     def outputs(self) -> dict[int, SeedOutput]:
         splits, device = self.splits, self.device
@@ -286,7 +307,10 @@ class AlascaRun(Run):
         }
         if self.strengths is not None:
             extra["har_class_strengths"] = [float(v) for v in self.strengths.cpu()]
-        return {self.seed: SeedOutput(self.rows, extra=extra)}
+        files: dict[str, Any] = {}
+        if self.settings.save_model:  # for the analysis step (papers/alasca/jacobian.py)
+            files["model.pt"] = {k: v.detach().cpu() for k, v in self.phase.net.state_dict().items()}
+        return {self.seed: SeedOutput(self.rows, files=files, extra=extra)}
 
 
 RUN = AlascaRun
