@@ -107,3 +107,58 @@ def model_stats_summary(samples: pd.DataFrame) -> pd.DataFrame:
 
 
 _SAMPLE_COLUMNS = {"sample", "label", "true_label", "noisy", "feature_norm", "jacobian_sq", "jacobian_norm"}
+
+
+@RENDERERS.register("alasca_fig1")
+def render_alasca_fig1(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> None:
+    """Fig. 1: class-wise mean ‖h(x)‖ per smoothing factor (left) and the distribution of ‖∂h/∂x‖_F per
+    smoothing factor (right), training samples of the ULS runs."""
+    plt, sns = setup()
+    alphas = sorted(curves["uls_alpha"].unique())
+    palette = dict(zip(alphas, sns.color_palette("viridis", n_colors=len(alphas)), strict=True))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    classwise = curves.groupby(["uls_alpha", "label"])["feature_norm"].mean().reset_index()
+    for alpha in alphas:
+        rows = classwise[classwise["uls_alpha"] == alpha]
+        left.plot(rows["label"], rows["feature_norm"], marker="o", color=palette[alpha],
+                  label=f"α = {alpha:g}")
+    left.set_xlabel("class (given label)")
+    left.set_ylabel(r"mean $\|h(x)\|_2$")
+    left.set_title("class-wise representation norm")
+    left.legend(fontsize=7)
+    data = curves.assign(alpha=curves["uls_alpha"].map(lambda a: f"{a:g}"))
+    sns.boxplot(data=data, x="alpha", y="jacobian_norm", hue="alpha", palette=[palette[a] for a in alphas],
+                order=[f"{a:g}" for a in alphas], ax=right, showfliers=False, legend=False)
+    right.set_xlabel("smoothing factor α")
+    right.set_ylabel(r"$\|\partial h / \partial x\|_F$")
+    right.set_title("penultimate-layer Jacobian norm")
+    first = final.sort_values("uls_alpha")
+    trend = "; ".join(f"α={r.uls_alpha:g}: ‖h‖ {r.feature_norm_classwise:.3g}, ‖J‖ {r.jacobian_median:.3g}"
+                      for r in first.itertuples())
+    fig.suptitle(f"CIFAR-10, ULS (medians of ‖J‖): {trend}{scale_note(scale)}", fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, out)
+
+
+METHOD_NAMES = {"uls": "ULS", "als": "ALS"}
+
+
+@RENDERERS.register("alasca_fig2b")
+def render_alasca_fig2b(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str) -> None:
+    """Fig. 2b: distribution of ‖∂h/∂x‖_F of clean (blue) and noisy (orange) training samples, one panel
+    per method (ULS, ALS), CIFAR-10 with 50% symmetric noise."""
+    plt, sns = setup()
+    methods = [m for m in METHOD_NAMES if m in set(curves["method"])]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.6 * len(methods), 3.4), sharex=True, squeeze=False)
+    data = curves.assign(group=curves["noisy"].astype(bool).map({False: "clean", True: "noisy"}))
+    for ax, method in zip(axes[0], methods, strict=True):
+        rows = data[data["method"] == method]
+        sns.histplot(data=rows, x="jacobian_norm", hue="group", hue_order=list(GROUP_COLOURS),
+                     palette=GROUP_COLOURS, stat="density", common_norm=False, element="step", ax=ax)
+        summary = final[final["method"] == method].iloc[0]
+        ax.set_title(f"{METHOD_NAMES[method]}: median noisy / clean = "
+                     f"{summary['jacobian_noisy_over_clean']:.2f}", fontsize=9)
+        ax.set_xlabel(r"$\|\partial h / \partial x\|_F$")
+    fig.suptitle(f"CIFAR-10, 50% symmetric noise{scale_note(scale)}", fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, out)

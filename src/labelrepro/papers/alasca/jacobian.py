@@ -57,7 +57,7 @@ def jacobian_frobenius_sq(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
         v = torch.randn(out.shape, generator=generator, device=generator.device, dtype=out.dtype)
         (row,) = vjp(v.to(out.device))
         total += row.flatten(1).double().square().sum(dim=1)
-    return total / projections
+    return (total / projections).detach()
 
 
 def exact_jacobian_frobenius_sq(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
