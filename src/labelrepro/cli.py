@@ -9,6 +9,7 @@
   scorecard  verdicts of one target's reported numbers and claims against its aggregate CSV
   scorecard-summary  roll the targets' scorecards up (LaTeX, Markdown, optionally the README section)
   paper-body write the LaTeX body of paper/main.tex: every target, captioned with its provenance
+  alasca-model-stats  seed 002 Figs. 1/2b: penultimate and Jacobian norms of a target's saved models
 """
 
 from __future__ import annotations
@@ -163,6 +164,12 @@ def cmd_paper_body(args: argparse.Namespace) -> None:
     write_body(Path(args.out), [Path(p) for p in args.provenance], args.scale, Path(args.experiments))
 
 
+def cmd_alasca_model_stats(args: argparse.Namespace) -> None:
+    from labelrepro.papers.alasca.jacobian import target_model_stats
+
+    target_model_stats(args.target, args.scale, args.runtime, args.curves, args.aggregate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m labelrepro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -234,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     body.add_argument("--out", required=True)
     body.add_argument("--experiments", default="workflow/experiments", help="the experiment files")
     body.set_defaults(func=cmd_paper_body)
+
+    stats = sub.add_parser("alasca-model-stats",
+                           help="seed 002: per-sample penultimate and Jacobian norms of saved models")
+    stats.add_argument("--target", required=True)
+    stats.add_argument("--scale", required=True)
+    stats.add_argument("--runtime", default="{}", help="runtime options JSON (device, data_dir, ...)")
+    stats.add_argument("--curves", required=True, help="per-sample table (curves.csv)")
+    stats.add_argument("--aggregate", required=True, help="per-run summary (aggregate.csv)")
+    stats.set_defaults(func=cmd_alasca_model_stats)
     return parser
 
 

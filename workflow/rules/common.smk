@@ -137,3 +137,10 @@ def target_data(wildcards):
     if not any(PLAN.datasets(job) for job in jobs):
         return "synthetic"
     return "standin" if any(reads_standin(wildcards.scale, job) for job in jobs) else "real"
+
+
+def first_cell_job(wildcards):
+    """The training job of a target's first cell: a per-target step that reads the runs' data (ALASCA's
+    saved-model analysis) takes that job's data folder and runtime options."""
+    cell = next(iter(EXPERIMENTS[wildcards.target].cells(wildcards.scale).values()))
+    return PLAN.job_of(wildcards.scale, cell.run.id)

@@ -10,6 +10,10 @@ auxiliary.py   the auxiliary classifiers (MLP, bottleneck, residual) after the R
 har.py         HAR (Cao et al. 2021), a Table-3 baseline
 cdr.py         CDR (Xia et al. 2021), a Table-3 baseline
 render.py      Tables 3 and 4 in the paper's layout
+confidence.py  Fig. 3's per-epoch clean/noisy confidence statistics (`log_confidence`)
+jacobian.py    Figs. 1 and 2b: penultimate and Jacobian norms of saved models (a separate DAG step)
+figures.py     Figs. 1, 2b and 3: aggregators and renderers
+clothing1m.py  Clothing1M's layout and loader (Table 2's data; the target is not built yet)
 """
 
-from labelrepro.papers.alasca import methods, render, settings  # noqa: F401  (they register)
+from labelrepro.papers.alasca import figures, methods, render, settings  # noqa: F401  (they register)

@@ -69,6 +69,16 @@ class AlascaSettings(OptimSettings):
     amp: bool = True
     channels_last: bool = True
     eval_batch_size: int = 1000
+    # Figures (alasca_fig1/fig2b/fig3). Off by default, so no other run's id changes (canonical settings
+    # drop defaults). log_confidence: per epoch, clean/noisy mean and std of the instantaneous S(f(x))_ỹ
+    # and the EMA confidence S(t/τ)_ỹ, and their per-sample change since the sample's previous visit
+    # (Fig. 3). save_model: the final network's weights in seed-<k>/model.pt, read by the separate
+    # analysis step (papers/alasca/jacobian.py: penultimate norms and Jacobian norms, Figs. 1 and 2b)
+    # with `analysis_samples` training samples (0 = all) and `jacobian_projections` Gaussian projections.
+    log_confidence: bool = False
+    save_model: bool = False
+    analysis_samples: int = 0
+    jacobian_projections: int = 16
 
     def __post_init__(self) -> None:
         try:
@@ -99,6 +109,8 @@ class AlascaSettings(OptimSettings):
             raise ValueError(f"cdr_clip_rate must lie in [0, 1), got {self.cdr_clip_rate}")
         if self.report_last_epochs < 1:
             raise ValueError("report_last_epochs must be >= 1")
+        if self.analysis_samples < 0 or self.jacobian_projections < 1:
+            raise ValueError("analysis_samples must be >= 0 and jacobian_projections >= 1")
 
     @property
     def has_acs(self) -> bool:

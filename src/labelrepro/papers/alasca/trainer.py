@@ -39,6 +39,7 @@ from labelrepro.models.resnet_cifar import ResNetCifar, resnet34_cifar
 from labelrepro.papers.alasca import har
 from labelrepro.papers.alasca import losses as als
 from labelrepro.papers.alasca.auxiliary import ResNetWithACs
+from labelrepro.papers.alasca.confidence import ConfidenceLog, epoch_row
 from labelrepro.papers.alasca.methods import METHODS, Method
 from labelrepro.papers.alasca.settings import AlascaSettings as Settings
 
@@ -193,6 +194,8 @@ class AlascaRun(Run):
                      if getattr(self.method, "two_networks", False) else None)
         self.extras: dict[str, Any] = {}  # a method's per-run state (ELR's targets, CRUST/FINE's selection)
         self.method.setup(self)
+        # Fig. 3: per-epoch clean/noisy confidence statistics (off unless `log_confidence`)
+        self.confidence = ConfidenceLog(len(splits.train), device) if settings.log_confidence else None
         self.clip_rate = settings.clip_rate()
         self.rows: list[dict[str, Any]] = []
         self.train_time, self.peak_mb = 0.0, 0.0
@@ -227,6 +230,8 @@ class AlascaRun(Run):
                     main2, acs2, _ = peer.net(inputs)
                     loss, alpha, logs = method.pair_loss(self, (main, acs), (main2, acs2), labels, index)
             _accumulate(logged, logs, len(index), device)
+            if self.confidence is not None:
+                _accumulate(sums, self._confidence_sums(main, labels, index), 1, device)
             meter.sample()  # activations held
             phase.optimizer.zero_grad(set_to_none=True)
             if peer is not None:
@@ -272,6 +277,8 @@ class AlascaRun(Run):
         if "select_tp" in row:  # the epoch's selection F1 = 2·TP / (|selected| + |correctly labelled|)
             denominator = row["select_n"] + row["select_clean"]
             row["select_f1"] = 2 * row["select_tp"] / denominator if denominator else math.nan
+        if self.confidence is not None:
+            row.update(epoch_row(totals))
         if "alpha_clean" in totals:
             n_noisy = totals["n_noisy"]
             row["alpha_clean"] = totals["alpha_clean"] / max(1.0, seen - n_noisy)
@@ -280,8 +287,20 @@ class AlascaRun(Run):
         _add_running_means(self.rows, settings.report_last_epochs)
         return {"test_acc": metrics["test_acc"]}
 
+    def _confidence_sums(self, main: torch.Tensor, labels: torch.Tensor,
+                         index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Fig. 3's sums for one batch; a method without EMA confidence gets the EMA updated here, so
+        both confidences are logged whatever the method (the update never reaches its loss)."""
+        assert self.confidence is not None
+        main32 = main.detach().float()
+        if not self.method.uses_ema:
+            self.ema.update(index, main32)
+        ema = self.ema.confidence(index, labels)
+        return self.confidence.batch_sums(index, main32, labels, self.splits.clean_labels[index], ema)
+
     def state_dict(self) -> dict[str, Any]:
         return {
+            "confidence": None if self.confidence is None else self.confidence.state_dict(),
             "position": self.position,
             "phase": self.phase.state_dict(),
             "ema": self.ema.state_dict(),
@@ -304,6 +323,8 @@ class AlascaRun(Run):
         if self.peer is not None:
             self.peer.load_state_dict(state["peer"])
         _load_extras(self.extras, state.get("extras", {}), self.device)
+        if self.confidence is not None and state.get("confidence") is not None:
+            self.confidence.load_state_dict(state["confidence"])
 
     def outputs(self) -> dict[int, SeedOutput]:
         splits, device = self.splits, self.device
@@ -319,7 +340,10 @@ class AlascaRun(Run):
         }
         if self.strengths is not None:
             extra["har_class_strengths"] = [float(v) for v in self.strengths.cpu()]
-        return {self.seed: SeedOutput(self.rows, extra=extra)}
+        files: dict[str, Any] = {}
+        if self.settings.save_model:  # for the analysis step (papers/alasca/jacobian.py)
+            files["model.pt"] = {k: v.detach().cpu() for k, v in self.phase.net.state_dict().items()}
+        return {self.seed: SeedOutput(self.rows, files=files, extra=extra)}
 
 
 RUN = AlascaRun
