@@ -245,6 +245,8 @@ def fig4_summary(curves: pd.DataFrame) -> pd.DataFrame:
     final = rows_b.sort_values("epoch").groupby(["cell", "seed"], sort=False).tail(1)
     per_value: list[dict] = []
     for method, (column, *_) in FIG4_SWEEPS.items():
+        if column not in final.columns:
+            continue
         runs = final[final["method"] == method]
         for (noise, variant, value), group in runs.groupby(["noise", "variant", column], sort=True):
             mean, std, n = _seed_stats(group.drop_duplicates("seed")["test_acc_avg"])
@@ -275,6 +277,8 @@ def render_alasca_fig4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, sca
     noise, mean ± std over seeds; (b, bottom) test accuracy (%) against each method's hyperparameter,
     mean ± std over seeds; blue without, red with ALASCA."""
     plt, _ = setup()
+    from matplotlib.ticker import MaxNLocator
+
     fig = plt.figure(figsize=(14, 7))
     grid = fig.add_gridspec(2, 4, height_ratios=(1, 1))
     summary_a = final[final["panel"] == "a_summary"]
@@ -294,9 +298,10 @@ def render_alasca_fig4(curves: pd.DataFrame, final: pd.DataFrame, out: Path, sca
             ax.fill_between(mean.index, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
         ax.set_title(f"(a) {dataset}, 80% symmetric noise: Co-teaching's selection", fontsize=9)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("F1 of the selected samples")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel("F1 of the selected samples\n(vs. the correctly labelled ones)")
         if ax.has_data():
-            ax.legend(fontsize=7, loc="lower right")
+            ax.legend(fontsize=7, loc="best")
     rows_b = final[final["panel"] == "b"]
     summary_b = final[final["panel"] == "b_summary"]
     for k, (method, (_column, xlabel, log_x)) in enumerate(FIG4_SWEEPS.items()):
