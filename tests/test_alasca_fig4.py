@@ -25,10 +25,10 @@ def curves() -> pd.DataFrame:
     nan = math.nan
     # (a): Co-teaching, no swept key. base: seed-mean F1 per epoch (0.5, 0.6); alasca: (0.4, 0.8)
     a = {"noise": "symm80", "method": "coteaching"}
-    rows += _rows("a-base", {**a, "variant": "base"}, 0, [(0.2, 0.5, 0.3, 0.4, 0.1), (0.2, 0.5, 0.3, 0.5, 0.1)])
-    rows += _rows("a-base", {**a, "variant": "base"}, 1, [(0.2, 0.5, 0.3, 0.6, 0.1), (0.2, 0.5, 0.3, 0.7, 0.1)])
-    rows += _rows("a-alasca", {**a, "variant": "alasca"}, 0, [(0.2, 0.5, 0.3, 0.3, 0.1), (0.2, 0.5, 0.3, 0.8, 0.1)])
-    rows += _rows("a-alasca", {**a, "variant": "alasca"}, 1, [(0.2, 0.5, 0.3, 0.5, 0.1), (0.2, 0.5, 0.3, 0.8, 0.1)])
+    sel = (0.2, 0.5, 0.3)  # select_tp, select_n, select_clean (per-sample fractions)
+    for variant, seed, f1s in (("base", 0, (0.4, 0.5)), ("base", 1, (0.6, 0.7)),
+                               ("alasca", 0, (0.3, 0.8)), ("alasca", 1, (0.5, 0.8))):
+        rows += _rows(f"a-{variant}", {**a, "variant": variant}, seed, [(*sel, f1, 0.1) for f1 in f1s])
     # (b): Co-teaching's sweep at the (a) value (the same run as (a) in the real target): panel (b) only
     b_co = {**a, "variant": "base", "coteach_num_gradual": 30.0}
     rows += _rows("b-co", b_co, 0, [(0.3, 0.3, 0.3, 0.99, 0.2), (0.3, 0.3, 0.3, 0.99, 0.3)])
