@@ -1,6 +1,6 @@
 """End-to-end: `alasca_fig4` (Co-teaching's selection F1 ± ALASCA; accuracy against four methods'
 hyperparameters ± ALASCA) through real Snakemake at smoke scale, on the workflow's stand-in CIFAR-10/100,
-offline: 18 two-epoch runs in 3 packed jobs, the aggregation and the figure."""
+offline: 18 two-epoch runs in 3 packed jobs, the aggregation, the figure and the target's scorecard."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from tests.e2e_helpers import make_working_copy, run_dir, snakemake
 pytestmark = pytest.mark.e2e
 
 TARGET = "figures/alasca_fig4.pdf"
+SCORECARD = "results/alasca_fig4/smoke/scorecard.csv"
 
 
 def test_fig4_smoke(tmp_path):
     workdir = make_working_copy(tmp_path / "artifact")
-    result = snakemake(workdir, "--cores", "2", TARGET)
+    result = snakemake(workdir, "--cores", "2", TARGET, SCORECARD)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert (workdir / TARGET).stat().st_size > 1000
     out = pd.read_csv(workdir / "results/alasca_fig4/smoke/aggregate.csv")
@@ -35,3 +36,8 @@ def test_fig4_smoke(tmp_path):
     }
     assert run_dir(workdir, "alasca_fig4", cells["a"]) == run_dir(workdir, "alasca_fig4", cells["b"])
     assert len(list((workdir / "results/runs/smoke/alasca").iterdir())) == 18
+    # every claim of paper/reported/alasca_fig4.yaml finds its aggregate row (smoke: not comparable)
+    card = pd.read_csv(workdir / SCORECARD, keep_default_na=False)
+    assert len(card) == 11 and (card["n_rows"].astype(int) == 1).all()
+    assert set(card["verdict"]) == {"not comparable"}
+    assert set(card["at_face_value"]) <= {"reproduced", "not reproduced"}
