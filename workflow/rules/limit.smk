@@ -15,15 +15,6 @@ use rule train_run as limit_train with:
 GRADIENT_STATS_TARGETS = [name for name, exp in EXPERIMENTS.items() if exp.aggregate == "limit_gradient_summary"]
 
 
-def dataset_jobs(wildcards):
-    """One training job per dataset of a target's cells: where the step reads each dataset from."""
-    jobs = {}
-    for cell in EXPERIMENTS[wildcards.target].cells(wildcards.scale).values():
-        job = PLAN.job_of(wildcards.scale, cell.run.id)
-        jobs.setdefault(run_dataset(cell.run), job)
-    return jobs
-
-
 rule limit_gradient_stats:
     input:
         runs=target_runs,

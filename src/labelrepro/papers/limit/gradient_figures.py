@@ -23,7 +23,8 @@ def case_title(row: pd.Series) -> str:
     rate = float(row["noise_rate"])
     what = f"{rate:.0%} {noise}" if rate > 0 else "original labels"
     params = f"β = {float(row['beta']):g}" + (f", σ = {float(row['sigma']):g}" if float(row["sigma"]) else "")
-    return f"{DATASET_NAMES.get(row['dataset'], row['dataset'])}, {what}\n({METHODS[row['method']].paper_name}, {params})"
+    name = DATASET_NAMES.get(row["dataset"], row["dataset"])
+    return f"{name}, {what}\n({METHODS[row['method']].paper_name}, {params})"
 
 
 def _noisy(frame: pd.DataFrame) -> np.ndarray:
@@ -42,10 +43,11 @@ def _histograms(curves: pd.DataFrame, final: pd.DataFrame, out: Path, scale: str
         values = case[column].to_numpy(dtype=float)
         low, high = float(values.min()), float(values.max())
         bins = np.linspace(low, high if high > low else low + 1e-6, 41)
-        for mask, label, colour in ((~noisy, "correct label", "tab:blue"), (noisy, "incorrect label", "tab:red")):
+        groups = ((~noisy, "correct label", "tab:blue"), (noisy, "incorrect label", "tab:red"))
+        for mask, label, colour in groups:
             if mask.any():
-                ax.hist(values[mask], bins=bins, alpha=0.55, color=colour, label=f"{label} ({int(mask.sum())})",
-                        log=True)
+                ax.hist(values[mask], bins=bins, alpha=0.55, color=colour,
+                        label=f"{label} ({int(mask.sum())})", log=True)
         aucs = ", ".join(f"{name} {100 * float(row[key]):.1f}%" for name, key in auc_keys
                          if key in row and pd.notna(row[key]))
         ax.set_title(f"{case_title(row)}\nROC AUC: {aucs or 'n/a'}", fontsize=8)

@@ -78,7 +78,8 @@ def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
     if not (n_pos and n_neg) or math.isnan(auc):
         return math.nan
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc))
+    var /= n_pos * n_neg
     return math.sqrt(max(var, 0.0))
 
 
@@ -123,7 +124,8 @@ def oof_label_quality(features: np.ndarray, labels: np.ndarray, num_classes: int
 
 
 def _best_val(run_dir: Path) -> float:
-    values = [float(pd.read_csv(m)["best_val_acc"].iloc[-1]) for m in sorted(run_dir.glob("seed-*/metrics.csv"))]
+    metrics = sorted(run_dir.glob("seed-*/metrics.csv"))
+    values = [float(pd.read_csv(m)["best_val_acc"].iloc[-1]) for m in metrics]
     if not values:
         raise FileNotFoundError(f"{run_dir} has no seed-*/metrics.csv (train it first)")
     return float(np.mean(values))
@@ -270,7 +272,8 @@ def target_gradient_stats(target: str, scale: str, runtime_json: str, curves_out
 @AGGREGATORS.register("limit_gradient_summary")
 def limit_gradient_summary(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per case: the selected instance, example counts, the ROC AUC (and its Hanley-McNeil
-    standard error) of ‖μ − g‖ and of ‖μ‖ for "label is wrong", and of the cleanlab score (1 − quality)."""
+    standard error) of ‖μ − g‖ and of ‖μ‖ for "label is wrong", and of the cleanlab score (1 − quality);
+    how often the classifier disagrees with the given label, overall and among Fig. A3's examples."""
     records = []
     for _, case in samples.groupby("cell", sort=False):
         noisy = case["noisy"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
@@ -287,5 +290,9 @@ def limit_gradient_summary(samples: pd.DataFrame) -> pd.DataFrame:
         for name, column in (("norm", "pred_norm"), ("distance", "distance")):
             record[f"{name}_clean_median"] = float(case.loc[~noisy, column].median()) if n_neg else math.nan
             record[f"{name}_noisy_median"] = float(case.loc[noisy, column].median()) if n_pos else math.nan
+        disagree = case["predicted"].to_numpy() != case["label"].to_numpy()
+        top = case["confusing_rank"].to_numpy() < TOP_PER_CLASS
+        record["disagree_rate"] = float(disagree.mean())  # classifier's prediction != given label
+        record["top_disagree_rate"] = float(disagree[top].mean())  # among Fig. A3's examples
         records.append(record)
     return pd.DataFrame(records)

@@ -190,7 +190,9 @@ class LimitRun(Run):
 
     def _predictor_state(self) -> dict[str, Any] | None:
         q = self.nets.predictor
-        return None if q is None or not self.method.name.startswith("limit") else copy.deepcopy(q.state_dict())
+        if q is None or not self.method.name.startswith("limit"):
+            return None
+        return copy.deepcopy(q.state_dict())
 
     def _info(self) -> Any:
         s = self.settings
