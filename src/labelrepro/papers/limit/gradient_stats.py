@@ -42,6 +42,8 @@ from labelrepro.registry import AGGREGATORS
 TOP_PER_CLASS = 8
 #: The columns that identify one case (one histogram panel).
 CASE_KEYS = ("dataset", "noise_model", "noise_rate", "train_size")
+#: Renderers that show the cleanlab baseline: only their targets' step fits the out-of-fold model.
+SHOWS_DETECTOR = frozenset({"limit_figA2"})
 #: Out-of-fold model of the cleanlab baseline, per scale: folds, PCA width of the pixel features (0 = raw
 #: pixels), logistic-regression iterations. Paper scale: 5 folds (cleanlab's default), PCA-256.
 OOF_SETTINGS: dict[str, dict[str, int]] = {
@@ -250,8 +252,8 @@ def target_gradient_stats(target: str, scale: str, runtime_json: str, curves_out
         config = json.loads((seed_dir / "meta.json").read_text())["config"]
         settings = settings_from_dict(LimitSettings, config["settings"], str(seed_dir))
         seed = int(seed_dir.name.split("-")[1])
-        frame = run_statistics(settings, seed, nets_file, runtimes[settings.dataset], device,
-                               OOF_SETTINGS[scale])
+        oof = OOF_SETTINGS[scale] if experiments[target].render in SHOWS_DETECTOR else None
+        frame = run_statistics(settings, seed, nets_file, runtimes[settings.dataset], device, oof)
         point = {k: getattr(settings, k) for k in CASE_KEYS}
         point.update(method=settings.method, beta=settings.beta, sigma=settings.sigma)
         for i, (key, value) in enumerate({"cell": entry["cell"], **point, "seed": seed}.items()):
