@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import build
 
 pytestmark = pytest.mark.e2e
 
@@ -18,10 +18,7 @@ CARDS = tuple(f"results/limit_figA{k}/smoke/scorecard.csv" for k in (1, 2, 3))
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-limit-figs") / "artifact")
-    result = snakemake(workdir, "--cores", "2", *FIGURES, *CARDS)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-limit-figs", *FIGURES, *CARDS)
 
 
 def test_figures_exist(built):
