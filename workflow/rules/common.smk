@@ -54,9 +54,19 @@ def reads_standin(scale, job):
     return scale == "smoke" and config["smoke_data"] == "standin" and bool(PLAN.datasets(job))
 
 
+def check_real_data(job):
+    """Data that cannot be downloaded (Clothing1M, seed 002's Table 2) must be in place: one clear error
+    naming the folder and the expected files while the DAG is built, before any job starts."""
+    if "clothing1m" in PLAN.datasets(job):
+        from labelrepro.papers.alasca.clothing1m import check_layout, clothing1m_root
+
+        check_layout(clothing1m_root(config["data_dir"]))
+
+
 def job_data(scale, job):
     """The stand-in dataset folder a job reads, or nothing (real data, or data made by the trainer)."""
     if not reads_standin(scale, job):
+        check_real_data(job)
         return []
     datasets = PLAN.datasets(job)
     if len(datasets) != 1:
