@@ -40,7 +40,8 @@ def test_resnet50_with_branch_acs_shapes():
     x = torch.randn(2, 3, 32, 32)
     main, acs, feats = net(x)
     assert main.shape == (2, 14) and [tuple(a.shape) for a in acs] == [(2, 14)] * 3
-    assert [tuple(f.shape) for f in feats] == [(2, 256, 8, 8), (2, 512, 4, 4), (2, 1024, 2, 2), (2, 2048, 1, 1)]
+    shapes = [(2, 256, 8, 8), (2, 512, 4, 4), (2, 1024, 2, 2), (2, 2048, 1, 1)]
+    assert [tuple(f.shape) for f in feats] == shapes
     first = net.acs[0].body  # 1×1 → 512, 8×8 stride 8, 1×1 → 2048 (official _make_branch at ResNet-50)
     assert (first[0].in_channels, first[0].out_channels) == (256, 512)
     assert first[3].kernel_size == (8, 8) and first[3].stride == (8, 8) and first[6].out_channels == 2048
@@ -89,11 +90,13 @@ def test_class_balanced_draw_as_the_official_loader():
 def test_batches_are_deterministic_and_normalised(tmp_path):
     root = write_fake_copy(tmp_path / "clothing1m", n_train=28, n_val=14, n_test=14, size=40)
     split = load_split(root, "train")
-    files = data.ImageFiles([str(p) for p in split.paths], torch.tensor(split.labels), 32, torch.device("cpu"))
+    paths, labels = [str(p) for p in split.paths], torch.tensor(split.labels)
+    files = data.ImageFiles(paths, labels, 32, torch.device("cpu"))
     batches = data.TrainBatches(files, 8, 28, seed=3)  # cap 2 per (noisy) class
     first = list(batches)
     second = list(data.TrainBatches(files, 8, 28, seed=3))
-    assert len(first) == len(batches) == -(-batches.epoch_size // 8) and all(torch.equal(a[1], b[1]) for a, b in zip(first, second, strict=True))
+    assert len(first) == len(batches) == -(-batches.epoch_size // 8)
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(first, second, strict=True))
     index, images, labels = first[0]
     assert images.shape == (8, 3, 32, 32) and images.dtype == torch.float32
     assert torch.equal(labels, files.labels[index])
@@ -104,7 +107,8 @@ def test_batches_are_deterministic_and_normalised(tmp_path):
 
 
 def test_run_stops_before_training_when_the_data_are_absent(tmp_path):
-    job = types.SimpleNamespace(runtime=types.SimpleNamespace(data_dir=str(tmp_path)), device=torch.device("cpu"))
+    runtime = types.SimpleNamespace(data_dir=str(tmp_path))
+    job = types.SimpleNamespace(runtime=runtime, device=torch.device("cpu"))
     with pytest.raises(Clothing1MMissingError) as error:
         data.load(job, _settings())
     message = str(error.value)

@@ -20,7 +20,8 @@ def test_table2_smoke_on_the_fake_copy(tmp_path):
     result = snakemake(workdir, "--cores", "2", TARGET)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     fake = workdir / "data/standin/clothing1m/clothing1m"
-    assert (fake / "annotations/noisy_label_kv.txt").is_file() and (fake / "noisy_train_key_list.txt").is_file()
+    assert (fake / "annotations/noisy_label_kv.txt").is_file()
+    assert (fake / "noisy_train_key_list.txt").is_file()
     assert any((fake / "images").rglob("*.jpg"))
     tex = (workdir / TARGET).read_text()
     assert "SMOKE SCALE" in tex and "74.81$^\\dagger$" in tex and "not re-run" in tex
@@ -33,7 +34,8 @@ def test_table2_smoke_on_the_fake_copy(tmp_path):
 
 def test_table2_paper_scale_without_the_data_stops_before_any_job(tmp_path):
     workdir = make_working_copy(tmp_path / "artifact")
-    result = snakemake(workdir, "-n", "--cores", "1", "--config", "scale=paper", "data_dir=nodata", "--", TARGET)
+    result = snakemake(workdir, "-n", "--cores", "1", "--config", "scale=paper", "data_dir=nodata", "--",
+                       TARGET)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Clothing1M not found in nodata/clothing1m/" in output

@@ -5,11 +5,8 @@ a reviewer's laptop on a train). Downloading CIFAR-100 for a 128-image smoke run
 default (`smoke_data: standin` in the workflow config) a smoke-scale job reads a stand-in written by
 :mod:`labelrepro.data.fake` into ``<data_dir>/standin/<dataset>/``: the real torchvision readers load it,
 so the whole loading path is exercised, but the images are synthetic. Figures and tables built from it
-say "smoke scale" on them; their numbers mean nothing about the papers. Clothing1M (which cannot be
-downloaded) gets a FAKE copy in its own layout under ``<data_dir>/standin/clothing1m/clothing1m/``
-(`labelrepro.papers.alasca.clothing1m.write_fake_copy`), read by the same loader as the real copy.
-`smoke_data: real` runs the smoke settings on the real (downloaded) data instead; paper scale always uses
-the real data.
+say "smoke scale" on them; their numbers mean nothing about the papers. `smoke_data: real` runs the smoke
+settings on the real (downloaded) data instead; paper scale always uses the real data.
 """
 
 from __future__ import annotations
@@ -42,12 +39,6 @@ def standin_root(data_dir: str | os.PathLike[str], dataset: str) -> Path:
 
 def write_standin(out_dir: str | os.PathLike[str], dataset: str) -> Path:
     """Write the stand-in of `dataset` into `out_dir` (created atomically: never half-written)."""
-    if dataset == "clothing1m":  # seed 002's Table 2: a FAKE copy in Clothing1M's own layout
-        from labelrepro.papers.alasca.clothing1m import clothing1m_root, write_fake_copy
-
-        with atomic.atomic_directory(out_dir) as staging:
-            write_fake_copy(clothing1m_root(staging), seed=STANDIN_SEED)
-        return Path(out_dir)
     if dataset not in FAKE_DATASET_NAMES:
         raise ValueError(
             f"no stand-in for dataset '{dataset}'; stand-ins exist for {', '.join(FAKE_DATASET_NAMES)} "

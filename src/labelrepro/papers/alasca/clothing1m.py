@@ -65,8 +65,8 @@ def check_layout(root: str | Path) -> dict[str, Path]:
             f"(and optionally {', '.join(OPTIONAL_FILES)}), plus the image folders (images/0 ... "
             f"images/9 or 0 ... 9). Clothing1M cannot be downloaded automatically: request it from its "
             f"authors (Xiao et al., 'Learning from massive noisy labeled data for image "
-            f"classification', CVPR 2015), unpack it into {root}/ (or link it there; the workflow reads <data_dir>/clothing1m/, so "
-            f"`--config data_dir=DIR` reads DIR/clothing1m/) and run again."
+            f"classification', CVPR 2015), unpack it into {root}/ (or link it there; the workflow reads "
+            f"<data_dir>/clothing1m/, so `--config data_dir=DIR` reads DIR/clothing1m/) and run again."
         )
     return found
 

@@ -11,7 +11,7 @@ width); the official convs carry biases, ours do not (each is followed by BN, wh
 
 Weights: torchvision's `ResNet50_Weights.IMAGENET1K_V1` (the original release, the weights the official
 code's `resnet50-19c8e357.pth` URL serves). When they cannot be obtained (offline, no cached copy) a
-`PretrainedWeightsUnavailable` error says so and how to fix it; `pretrained=False` (smoke scale only)
+`PretrainedWeightsUnavailableError` error says so and how to fix it; `pretrained=False` (smoke scale only)
 builds the same network from random initialisation instead.
 
 Fresh layers (the 14-way head and the ACs) are drawn from the run's generator: convs Kaiming-normal
@@ -33,7 +33,7 @@ RESNET50_STAGE_CHANNELS: tuple[int, int, int, int] = (256, 512, 1024, 2048)
 WEIGHTS_NAME = "ResNet50_Weights.IMAGENET1K_V1"
 
 
-class PretrainedWeightsUnavailable(RuntimeError):
+class PretrainedWeightsUnavailableError(RuntimeError):
     """The ImageNet weights of ResNet-50 could not be loaded (raised before training starts)."""
 
 
@@ -64,7 +64,7 @@ def load_imagenet_resnet50() -> nn.Module:
         return resnet50(weights=ResNet50_Weights.IMAGENET1K_V1)
     except Exception as error:  # URLError, HTTPError, OSError, a truncated file ...
         url = ResNet50_Weights.IMAGENET1K_V1.url
-        raise PretrainedWeightsUnavailable(
+        raise PretrainedWeightsUnavailableError(
             f"Could not load the ImageNet weights of ResNet-50 ({WEIGHTS_NAME}, {url}): {error}. "
             f"Table 2 (Clothing1M) fine-tunes an ImageNet-pretrained ResNet-50, as the authors' code does. "
             f"Run once with network access, or copy {url.rsplit('/', 1)[-1]} into "

@@ -162,7 +162,7 @@ class _SubsetStage(supervised.Stage):
         self.scheduler = build_scheduler(stage_settings, self.optimizer, len(self.batches))
 
 
-def _test_batches(splits: supervised.Splits, batch_size: int):  # noqa: ANN202
+def _test_batches(splits: supervised.Splits, batch_size: int):
     """The test split's sequential batches: on-device tensors, or Clothing1M's decoded files."""
     own = getattr(splits.test, "eval_batches", None)
     return own(batch_size) if own is not None else supervised.eval_batches(splits.test, batch_size)
