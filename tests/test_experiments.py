@@ -117,6 +117,21 @@ def test_the_two_alasca_tables_share_their_alasca_runs():
     assert len(t3 | t4) == 102  # the two tables' distinct runs (the figures' runs are their own)
 
 
+def test_alasca_fig4_reuses_table1_runs():
+    """Fig. 4's cells at Table 1's settings (panel (a), each sweep's default value) are Table 1's runs."""
+    plan = Plan(load_experiments())
+    fig4, table1 = plan.experiments["alasca_fig4"], plan.experiments["alasca_table1"]
+    f4 = {c.run.id for c in fig4.cells("paper").values()}
+    t1 = {c.run.id for c in table1.cells("paper").values()}
+    # (a) 2 datasets x 2 variants, (b) 4 methods x 4 values x 2 variants (Co-teaching's 30 = (a)), x 3 seeds;
+    # shared: (a)'s 4 points and the 6 default points of Standard, ELR and CRUST
+    assert len(f4) == 102 and len(f4 & t1) == 30
+    for noise in ("symm80", "c100-symm80"):
+        for variant in ("base", "alasca"):
+            name = f"noise-{noise}_method-coteaching_variant-{variant}_seed-0"
+            assert fig4.cells("paper")[name].run == table1.cells("paper")[name].run
+    assert len({c.run.id for c in fig4.cells("smoke").values()}) == 18
+
 
 def test_alasca_table2_runs_are_its_own_and_leave_cifar_runs_unchanged():
     """Table 2's 4 Clothing1M runs (Standard, Co-teaching, each ± ALASCA) share nothing with the CIFAR
@@ -130,6 +145,7 @@ def test_alasca_table2_runs_are_its_own_and_leave_cifar_runs_unchanged():
         if name != "alasca_table2" and exp.trainer == "alasca":
             for cell in exp.cells("paper").values():
                 assert not new_keys & set(cell.run.settings), (name, cell.name)
+
 
 def test_every_experiment_is_in_the_catalogue(repo_root):
     catalogue = yaml.safe_load((repo_root / "workflow/catalogue.yaml").read_text())
