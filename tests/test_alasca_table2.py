@@ -140,3 +140,46 @@ def test_table2_renders_quoted_columns_marked(tmp_path):
     assert list(cells.loc[cells["source"] == "re-run", "row"]) == ["Standard", "Co-teaching", "ALASCA",
                                                                      "A-Coteaching"]
     assert cells.set_index("row").at["A-Coteaching", "mean"] == pytest.approx(65.0)
+
+
+def test_a_killed_clothing1m_coteaching_run_resumes_with_identical_numbers(tmp_path, monkeypatch):
+    """A-Coteaching on a tiny fake copy through the engine: killed in epoch 2, resumed, same numbers
+    (the per-epoch draw and the augmentation come from the checkpointed generator)."""
+    from labelrepro.engine import loop
+    from labelrepro.engine.job import Job
+    from labelrepro.engine.runtime import Runtime
+    from labelrepro.papers.alasca import trainer
+
+    write_fake_copy(clothing1m_root(tmp_path / "data"), n_train=28, n_val=14, n_test=14, size=36)
+    settings = {**BASE, "method": "coteaching", "coteach_forget_rate": 0.385, "coteach_num_gradual": 2,
+                "clothing_epoch_samples": 14, "als_warmup_epochs": 1, "report_last_epochs": 2,
+                "schedule": "multistep", "milestones": [5], "gamma": 0.01}
+
+    def job(name):
+        runtime = Runtime(device="cpu", data_dir=str(tmp_path / "data"), download=False, verify_data=False,
+                          checkpoint_dir=str(tmp_path / name / "ckpt"), checkpoint_every_s=0.0,
+                          progress="none")
+        spec = {"trainer": "alasca", "scale": "smoke", "settings": settings, "seeds": [0], "inputs": {}}
+        return Job(spec=spec, runtime=runtime, out_dir=tmp_path / name / "out")
+
+    loop.train(job("straight"))
+    real, calls = trainer.evaluate_pair, {"n": 0}
+
+    def evaluate_or_die(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(trainer, "evaluate_pair", evaluate_or_die)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(job("killed"))
+    monkeypatch.setattr(trainer, "evaluate_pair", real)
+    loop.train(job("killed"))
+    timing = ["epoch_time_s", "train_time_s", "peak_mem_mb"]
+    straight, resumed = (pd.read_csv(tmp_path / name / "out/seed-0/metrics.csv").drop(columns=timing)
+                         for name in ("straight", "killed"))
+    pd.testing.assert_frame_equal(straight, resumed, check_exact=True)
+    assert straight["epoch"].tolist() == [1, 2] and straight["test_acc"].between(0, 1).all()
+    alpha = straight["alpha_clean"].tolist()  # α̃ ramped in over 1 epoch: 0 at epoch 0, then instantaneous
+    assert alpha[0] == 0 and 0 < alpha[1] < 1

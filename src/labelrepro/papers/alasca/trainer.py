@@ -346,6 +346,8 @@ class AlascaRun(Run):
     def outputs(self) -> dict[int, SeedOutput]:
         splits, device = self.splits, self.device
         noise_rate = (splits.train.labels != splits.clean_labels).float().mean().item()
+        if self.settings.dataset == "clothing1m":  # no clean labels for its noisy training set
+            noise_rate = math.nan
         extra = {
             "train_size": len(splits.train),
             "test_size": len(splits.test),
