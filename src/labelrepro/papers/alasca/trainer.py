@@ -1,5 +1,7 @@
 """Seed 002 (Ko, Yi & Yun, ALASCA): the runs of Table 1 (LNL methods ± ALASCA, CIFAR-10/100), Table 3
-(efficiency, AC architecture) and Table 4 (component analysis) — ResNet-34 on noisy CIFAR, one seed per job.
+(efficiency, AC architecture) and Table 4 (component analysis) — ResNet-34 on noisy CIFAR, one seed per job —
+and Table 2 (`dataset: clothing1m`, `backbone: resnet50`: ResNet-50 on Clothing1M's files, batches from
+`clothing1m_data`, the network from `resnet50`).
 
 Table 1's methods add three hooks: `setup` (per-run state in `run.extras`), `start_epoch` (CRUST's and
 FINE's selection) and, for Co-teaching (`two_networks`), a second network (`run.peer`) that steps on the
