@@ -167,10 +167,10 @@ def time_relax_model(net: torch.nn.Module, num_classes: int, device: torch.devic
     return {"step_s": step_s, "eval_s": time.perf_counter() - start, "flops_per_image": flops}
 
 
-def relax_cost(device: torch.device, steps: int) -> None:
+def relax_cost(device: torch.device, steps: int, classes: tuple[int, ...] = (10, 100)) -> None:
     print(f"relax_cifar (seed 004) at paper scale on {device} ({torch.get_num_threads()} CPU threads), "
           f"batch {RELAX_BATCH}, {RELAX_TRAIN} training images")
-    for num_classes in (10, 100):
+    for num_classes in classes:
         for name, net in relax_models(num_classes).items():
             t = time_relax_model(net, num_classes, device, steps)
             epoch_s = (math.ceil(RELAX_TRAIN / RELAX_BATCH) * t["step_s"]
@@ -296,6 +296,7 @@ def main() -> None:
     parser.add_argument("--gpu-tflops", type=float, default=0.0,
                         help="assumed effective GPU throughput for a FLOP-based projection (0 = none)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    parser.add_argument("--relax-classes", default="10,100", help="relax_cifar: heads to time (10, 100)")
     parser.add_argument("--flops-only", type=int, default=0, metavar="BATCH",
                         help="several targets: count FLOPs per image at this batch, time nothing")
     parser.add_argument("--stability-steps", type=int, default=0,
@@ -310,7 +311,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device, None)
     if args.target == ["relax_cifar"]:
-        relax_cost(device, args.steps)
+        relax_cost(device, args.steps, tuple(int(c) for c in args.relax_classes.split(",")))
         return
     experiments = load_experiments()
     if len(args.target) > 1 or args.target[0] not in ("fig3a", "fig1b"):

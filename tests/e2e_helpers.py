@@ -43,3 +43,11 @@ def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.Compl
     return subprocess.run(
         [SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False, env=ENV
     )
+
+
+def build(tmp_path_factory, name: str, *targets: str) -> Path:
+    """A fresh working copy in which real Snakemake built `targets` on 2 cores (a module fixture)."""
+    workdir = make_working_copy(tmp_path_factory.mktemp(name) / "artifact")
+    result = snakemake(workdir, "--cores", "2", *targets)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return workdir

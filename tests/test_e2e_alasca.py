@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import build, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -18,10 +18,7 @@ TARGETS = ("paper/tables/alasca_table4.tex", "paper/tables/alasca_table3.tex")
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-alasca") / "artifact")
-    result = snakemake(workdir, "--cores", "2", *TARGETS)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-alasca", *TARGETS)
 
 
 def test_table4_smoke(built):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import build
 
 pytestmark = pytest.mark.e2e
 
@@ -16,10 +16,7 @@ TARGETS = ("figures/alasca_fig1.pdf", "figures/alasca_fig2b.pdf", "figures/alasc
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-alasca-figs") / "artifact")
-    result = snakemake(workdir, "--cores", "2", *TARGETS)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-alasca-figs", *TARGETS)
 
 
 def test_figures_exist(built):

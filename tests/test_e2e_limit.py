@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from labelrepro.papers.limit.methods import METHODS
-from tests.e2e_helpers import make_working_copy, run_dir, snakemake
+from tests.e2e_helpers import build, run_dir, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +24,7 @@ PAPER_JOBS_PER_TABLE = 6 * (3 + 2 * 4 + 4 + 20 + 2 * 8 + 2 * 32)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-limit") / "artifact")
-    result = snakemake(workdir, "--cores", "2", "paper/tables/limit_table4.tex")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-limit", "paper/tables/limit_table4.tex")
 
 
 def test_table4_smoke(built):

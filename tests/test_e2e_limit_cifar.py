@@ -13,7 +13,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, run_dir, snakemake
+from tests.e2e_helpers import build, run_dir, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +25,8 @@ PAPER_RUNS_TABLE7 = 5 * (3 + 4 + 7 + 6 + 7 + 6)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-limit-cifar") / "artifact")
-    result = snakemake(workdir, "--cores", "2", "paper/tables/limit_table6.tex",
-                       "paper/tables/limit_table7.tex", "figures/limit_figA0.pdf")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-limit-cifar", "paper/tables/limit_table6.tex",
+                 "paper/tables/limit_table7.tex", "figures/limit_figA0.pdf")
 
 
 @pytest.mark.parametrize("name", ["limit_table6", "limit_table7"])

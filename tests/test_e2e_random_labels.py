@@ -12,16 +12,13 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, run_dir, snakemake
+from tests.e2e_helpers import build, run_dir, snakemake
 
 pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-rl") / "artifact")
-    result = snakemake(workdir, "--cores", "2", "figures/fig3a.pdf", "figures/fig1b.pdf")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-rl", "figures/fig3a.pdf", "figures/fig1b.pdf")
 
 
 def test_smoke_reads_the_standin(built):

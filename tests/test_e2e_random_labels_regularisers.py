@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import REPO, make_working_copy, snakemake
+from tests.e2e_helpers import REPO, build, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +21,7 @@ PAPER_RUNS_ALL = 110
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-rl-reg") / "artifact")
-    result = snakemake(workdir, "--cores", "2", *(f"figures/{t}.pdf" for t in TARGETS))
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-rl-reg", *(f"figures/{t}.pdf" for t in TARGETS))
 
 
 def _final(built, target: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import build, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +22,7 @@ TARGETS = ("figures/relax_fig1.pdf", "paper/tables/relax_table.tex", "figures/re
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-relax") / "artifact")
-    result = snakemake(workdir, "--cores", "2", *TARGETS)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-relax", *TARGETS)
 
 
 def test_outputs_exist_and_say_smoke(built):

@@ -6,17 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import build
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-sparsity-cifar") / "artifact")
-    result = snakemake(workdir, "--cores", "2", "paper/tables/sparsity_table_cifar.tex")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-sparsity-cifar", "paper/tables/sparsity_table_cifar.tex")
 
 
 def test_table_and_layers(built):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.e2e_helpers import make_working_copy, snakemake
+from tests.e2e_helpers import build
 
 pytestmark = pytest.mark.e2e
 
@@ -16,10 +16,7 @@ TARGETS = ("sparsity_fig2", "sparsity_fig3", "sparsity_fig4", "sparsity_thm4", "
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    workdir = make_working_copy(tmp_path_factory.mktemp("e2e-sparsity-noise") / "artifact")
-    result = snakemake(workdir, "--cores", "2", *(f"figures/{t}.pdf" for t in TARGETS))
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
+    return build(tmp_path_factory, "e2e-sparsity-noise", *(f"figures/{t}.pdf" for t in TARGETS))
 
 
 def aggregate(built, target: str) -> pd.DataFrame:

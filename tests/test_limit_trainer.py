@@ -265,3 +265,30 @@ def test_a_killed_job_resumes_with_identical_numbers(tmp_path: Path, monkeypatch
         a, b = (pd.read_csv(tmp_path / r / "runs" / "limit_g_s" / f"seed-{seed}" / "metrics.csv")
                 .drop(columns="epoch_s") for r in ("straight", "killed"))
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_limit_runs_save_their_best_classifier_and_q(tmp_path: Path) -> None:
+    """Figs. A1-A3 read `best_nets.pt` (papers/limit/gradient_stats.py): the best-validation classifier
+    (= best_model) and q of every split; the per-example statistics of that file match the nets."""
+    from labelrepro.papers.limit.gradient_stats import run_statistics
+
+    data = tmp_path / "data"
+    write_fake_mnist(data, "mnist", 100, 40, seed=0)
+    job = _job(tmp_path, data, "limit_g", beta=1.0)
+    loop.train(job)
+    saved = tmp_path / "runs" / "limit_g" / "seed-42" / limit.BEST_NETS_FILE
+    state = torch.load(saved, weights_only=True)
+    assert set(state) == {"classifier", "predictor"} and state["predictor"]
+    s = settings_from_dict(LimitSettings, job.spec["settings"], "test")
+    frame = run_statistics(s, 42, saved, job.runtime, torch.device("cpu"), None)
+    assert len(frame) == 40 and frame["noisy"].mean() == pytest.approx(0.5, abs=0.2)
+    nets = limit.build_nets(s, 10, 42, torch.device("cpu"))
+    nets.load_state_dict(state)
+    nets.predictor.eval()
+    run = limit.RUN(job, [42])
+    with torch.no_grad():
+        q = torch.softmax(nets.predictor(run.split.train.images), 1)
+    onehot = torch.nn.functional.one_hot(run.split.train.labels, 10).double()
+    expected = (onehot - q.double()).norm(dim=1).numpy()
+    assert np.allclose(frame["distance"], expected, atol=1e-5)
+    assert not (tmp_path / "runs" / "limit_g" / "seed-42" / limit.BEST_MODEL_FILE).exists()

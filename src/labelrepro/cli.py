@@ -10,6 +10,7 @@
   scorecard-summary  roll the targets' scorecards up (LaTeX, Markdown, optionally the README section)
   paper-body write the LaTeX body of paper/main.tex: every target, captioned with its provenance
   alasca-model-stats  seed 002 Figs. 1/2b: penultimate and Jacobian norms of a target's saved models
+  limit-gradient-stats  seed 001 Figs. A1-A3: per-example predicted-gradient statistics of saved LIMIT nets
 """
 
 from __future__ import annotations
@@ -179,6 +180,12 @@ def cmd_alasca_model_stats(args: argparse.Namespace) -> None:
     target_model_stats(args.target, args.scale, args.runtime, args.curves, args.aggregate)
 
 
+def cmd_limit_gradient_stats(args: argparse.Namespace) -> None:
+    from labelrepro.papers.limit.gradient_stats import target_gradient_stats
+
+    target_gradient_stats(args.target, args.scale, args.runtime, args.curves, args.aggregate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m labelrepro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -259,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--curves", required=True, help="per-sample table (curves.csv)")
     stats.add_argument("--aggregate", required=True, help="per-run summary (aggregate.csv)")
     stats.set_defaults(func=cmd_alasca_model_stats)
+
+    grads = sub.add_parser("limit-gradient-stats",
+                           help="seed 001: per-example predicted-gradient statistics of saved LIMIT nets")
+    grads.add_argument("--target", required=True)
+    grads.add_argument("--scale", required=True)
+    grads.add_argument("--runtime", required=True, help="JSON: dataset -> runtime options (data_dir, ...)")
+    grads.add_argument("--curves", required=True, help="per-example table (curves.csv)")
+    grads.add_argument("--aggregate", required=True, help="per-case summary (aggregate.csv)")
+    grads.set_defaults(func=cmd_limit_gradient_stats)
     return parser
 
 

@@ -34,6 +34,8 @@ from labelrepro.core.metadata import config_hash
 from labelrepro.registry import AGGREGATORS, RENDERERS, TRAINERS, UnknownNameError
 
 SCALES = ("smoke", "paper")
+#: A grid key that is not a setting: the seeds of that grid point (a list), instead of the scale's.
+SEEDS_KEY = "seeds"
 
 #: A grid is one mapping (setting -> values, cartesian product) or a list of such mappings, whose
 #: products are concatenated: methods with different hyperparameters (LIMIT's per-method grids) need
@@ -221,8 +223,12 @@ class Experiment:
         seeds = self.seeds(scale)
         cells: dict[str, Cell] = {}
         for point in self.points_at(scale):
-            settings = {**base, **self.expand(point)}
-            for group in [seeds] if self.batch_seeds else [(s,) for s in seeds]:
+            # `seeds` in a grid point overrides the scale's seeds for that point (a figure that reads
+            # runs of tables with different seed lists: LIMIT's MNIST splits 42-46, CIFAR's 42)
+            own = point.get(SEEDS_KEY)
+            settings = {**base, **self.expand({k: v for k, v in point.items() if k != SEEDS_KEY})}
+            point_seeds = seeds if own is None else tuple(own)
+            for group in [point_seeds] if self.batch_seeds else [(s,) for s in point_seeds]:
                 name = cell_name(point, None if self.batch_seeds else group[0])
                 run = resolve_run(self.trainer, scale, settings, group, f"{self.source} [{scale}] {name}")
                 cells[name] = Cell(self.name, scale, name, point, settings, tuple(group), run)

@@ -173,3 +173,13 @@ def first_cell_job(wildcards):
     saved-model analysis) takes that job's data folder and runtime options."""
     cell = next(iter(EXPERIMENTS[wildcards.target].cells(wildcards.scale).values()))
     return PLAN.job_of(wildcards.scale, cell.run.id)
+
+
+def dataset_jobs(wildcards):
+    """One training job per dataset of a target's cells: where a per-target step that reads several
+    datasets (LIMIT's gradient statistics, rule limit_gradient_stats) reads each one from."""
+    jobs = {}
+    for cell in EXPERIMENTS[wildcards.target].cells(wildcards.scale).values():
+        job = PLAN.job_of(wildcards.scale, cell.run.id)
+        jobs.setdefault(run_dataset(cell.run), job)
+    return jobs

@@ -10,6 +10,16 @@ data.py        the official train/validation splits and uniform label noise
 selection.py   aggregation: per column, the configuration with the best mean validation accuracy
 render.py      Tables 4-7 in the paper's layout
 curves.py      Fig. A0: accuracy curves of LIMIT - S for several beta (aggregation and figure)
+gradient_stats.py  Figs. A1-A3: per-example predicted-gradient statistics of saved nets (a separate step)
+gradient_figures.py  Figs. A1-A3: histograms and the confusing-label grid
 """
 
-from labelrepro.papers.limit import curves, methods, render, selection, settings  # noqa: F401  (they register)
+from labelrepro.papers.limit import (  # noqa: F401  (they register)
+    curves,
+    gradient_figures,
+    gradient_stats,
+    methods,
+    render,
+    selection,
+    settings,
+)

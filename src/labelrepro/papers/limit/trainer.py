@@ -54,6 +54,10 @@ from labelrepro.papers.limit.settings import LimitSettings as Settings
 BEST_MODEL_FILE = "best_model.pt"
 #: The role of the run folder that FW/DMI start from (`LimitSettings.required_runs`).
 INIT_ROLE = "init"
+#: LIMIT runs (methods with a gradient predictor q) save the classifier and q of their best-validation
+#: epoch here, {"classifier": ..., "predictor": ...}: the per-example gradient statistics of Figs. A1-A3
+#: (papers/limit/gradient_stats.py) read it in a separate step, so the figures reuse the tables' runs.
+BEST_NETS_FILE = "best_nets.pt"
 
 
 @dataclass
@@ -178,10 +182,17 @@ class LimitRun(Run):
         self.stopper = EarlyStopping(s.patience)
         self.rows: list[dict[str, Any]] = []
         self.best_model: dict[str, Any] = copy.deepcopy(self.nets.classifier.state_dict())
+        self.best_predictor: dict[str, Any] | None = self._predictor_state()
         self.best_test = float("nan")
         self.total = s.epochs
         self.position = 0
         self.objective = self.method.objective(self)  # FW estimates its transition matrix here
+
+    def _predictor_state(self) -> dict[str, Any] | None:
+        q = self.nets.predictor
+        if q is None or not self.method.name.startswith("limit"):
+            return None
+        return copy.deepcopy(q.state_dict())
 
     def _info(self) -> Any:
         s = self.settings
@@ -226,6 +237,7 @@ class LimitRun(Run):
         epoch_test = accuracy(clf, self.split.test, batch_size) if self.settings.test_every_epoch else None
         if self.stopper.update(epoch, val_acc):
             self.best_model = copy.deepcopy(clf.state_dict())
+            self.best_predictor = self._predictor_state()
             self.best_test = epoch_test if epoch_test is not None else accuracy(clf, self.split.test,
                                                                                  batch_size)
         extra = {} if epoch_test is None else {"epoch_test_acc": epoch_test}
@@ -256,6 +268,7 @@ class LimitRun(Run):
             "stopper": self.stopper.state_dict(),
             "rows": self.rows,
             "best_model": self.best_model,
+            "best_predictor": self.best_predictor,
             "best_test": self.best_test,
         }
 
@@ -268,10 +281,13 @@ class LimitRun(Run):
         self.noise.set_state(state["noise"])
         self.stopper.load_state_dict(state["stopper"])
         self.rows, self.best_model = list(state["rows"]), state["best_model"]
+        self.best_predictor = state.get("best_predictor", self.best_predictor)
         self.best_test = float(state["best_test"])
 
     def outputs(self) -> dict[int, SeedOutput]:
         files = {BEST_MODEL_FILE: self.best_model} if is_start_of_another(self.method) else {}
+        if self.best_predictor is not None:
+            files[BEST_NETS_FILE] = {"classifier": self.best_model, "predictor": self.best_predictor}
         return {self.seed: SeedOutput(self.rows, files, {"method_paper_name": self.method.paper_name})}
 
 
