@@ -133,6 +133,20 @@ def test_alasca_fig4_reuses_table1_runs():
     assert len({c.run.id for c in fig4.cells("smoke").values()}) == 18
 
 
+def test_alasca_table2_runs_are_its_own_and_leave_cifar_runs_unchanged():
+    """Table 2's 4 Clothing1M runs (Standard, Co-teaching, each ± ALASCA) share nothing with the CIFAR
+    tables, whose canonical settings carry none of the Clothing1M keys (defaults drop: same run ids)."""
+    plan = Plan(load_experiments())
+    t2 = plan.experiments["alasca_table2"].cells("paper")
+    assert len({c.run.id for c in t2.values()}) == 4
+    assert {c.run.settings["dataset"] for c in t2.values()} == {"clothing1m"}
+    new_keys = {"backbone", "pretrained", "image_size", "clothing_epoch_samples", "alasca_confidence"}
+    for name, exp in plan.experiments.items():
+        if name != "alasca_table2" and exp.trainer == "alasca":
+            for cell in exp.cells("paper").values():
+                assert not new_keys & set(cell.run.settings), (name, cell.name)
+
+
 def test_every_experiment_is_in_the_catalogue(repo_root):
     catalogue = yaml.safe_load((repo_root / "workflow/catalogue.yaml").read_text())
     for exp in load_experiments().values():

@@ -115,6 +115,15 @@ def cmd_targets(args: argparse.Namespace) -> None:
 def cmd_standin(args: argparse.Namespace) -> None:
     from labelrepro.data.standin import write_standin
 
+    if args.dataset == "clothing1m":  # seed 002's Table 2: a FAKE copy in Clothing1M's own layout
+        from labelrepro.core import atomic
+        from labelrepro.data.standin import STANDIN_SEED
+        from labelrepro.papers.alasca.clothing1m import clothing1m_root, write_fake_copy
+
+        with atomic.atomic_directory(args.out) as staging:
+            write_fake_copy(clothing1m_root(staging), seed=STANDIN_SEED)
+        print(f"wrote a FAKE Clothing1M copy (synthetic JPEGs, not the real data) to {args.out}/clothing1m")
+        return
     try:
         out = write_standin(args.out, args.dataset)
     except ValueError as err:

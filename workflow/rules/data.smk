@@ -6,7 +6,7 @@ rule standin_dataset:
     output:
         directory(standin_dir("{dataset}")),
     wildcard_constraints:
-        dataset="mnist|fashion_mnist|cifar10|cifar100",
+        dataset="mnist|fashion_mnist|cifar10|cifar100|clothing1m",
     log:
         "logs/standin/{dataset}.log",
     localrule: True

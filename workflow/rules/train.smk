@@ -46,7 +46,7 @@ for _scale, _jobs in PACKED.items():
             name:
                 f"{_job.runs[0].trainer}_pack_{_job.name}"
             input:
-                data=job_data(_scale, _job),
+                data=lambda wildcards, _s=_scale, _j=_job: job_data(_s, _j),  # lazily: checks data
                 requires=PLAN.external_inputs(_scale, _job),
             output:
                 [directory(run.dir) for run in _job.runs],

@@ -13,7 +13,9 @@ render.py      Tables 3 and 4 in the paper's layout
 confidence.py  Fig. 3's per-epoch clean/noisy confidence statistics (`log_confidence`)
 jacobian.py    Figs. 1 and 2b: penultimate and Jacobian norms of saved models (a separate DAG step)
 figures.py     Figs. 1, 2b and 3: aggregators and renderers
-clothing1m.py  Clothing1M's layout and loader (Table 2's data; the target is not built yet)
+clothing1m.py  Clothing1M's layout and loader, its one missing-data error, the FAKE copy writer (Table 2)
+clothing1m_data.py  Table 2's batches: per-epoch class-balanced draw, the authors' transforms, a stage
+resnet50.py    Table 2's ResNet-50 (ImageNet weights) with the official branch ACs after layer1-3
 """
 
 from labelrepro.papers.alasca import figures, methods, render, settings  # noqa: F401  (they register)

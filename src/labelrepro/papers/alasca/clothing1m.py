@@ -13,19 +13,29 @@ image folders and the key files::
 
 Each key file may sit in `<root>/` or `<root>/annotations/` (the authors' code reads some from each).
 Training uses the noisy labels of `noisy_train_key_list.txt`; validation and test the clean labels of
-`clean_val_key_list.txt` / `clean_test_key_list.txt`. This module is the loader only: the `alasca_table2`
-target (trainer, experiment file) is not built yet.
+`clean_val_key_list.txt` / `clean_test_key_list.txt`. The `alasca_table2` target reads the copy at
+`<data_dir>/clothing1m/` (`clothing1m_root`; `data_dir` is the workflow's config key). `write_fake_copy`
+writes a small FAKE copy in the same layout (tiny synthetic JPEGs), the stand-in of smoke scale and of the
+tests; `labelrepro.papers.alasca.clothing1m_data` turns a copy into training and test batches.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 NUM_CLASSES = 14
 REQUIRED_FILES = ("noisy_label_kv.txt", "clean_label_kv.txt", "noisy_train_key_list.txt",
                   "clean_val_key_list.txt", "clean_test_key_list.txt")
 OPTIONAL_FILES = ("clean_train_key_list.txt", "category_names_eng.txt")
+#: The released `category_names_eng.txt`, in label order.
+CATEGORY_NAMES = ("T-Shirt", "Shirt", "Knitwear", "Chiffon", "Sweater", "Hoodie", "Windbreaker", "Jacket",
+                  "Downcoat", "Suit", "Shawl", "Dress", "Vest", "Underwear")
+#: Folder of the copy under the workflow's data directory.
+FOLDER = "clothing1m"
 SPLITS = {"train": ("noisy_train_key_list.txt", "noisy_label_kv.txt"),
           "val": ("clean_val_key_list.txt", "clean_label_kv.txt"),
           "test": ("clean_test_key_list.txt", "clean_label_kv.txt")}
@@ -55,7 +65,8 @@ def check_layout(root: str | Path) -> dict[str, Path]:
             f"(and optionally {', '.join(OPTIONAL_FILES)}), plus the image folders (images/0 ... "
             f"images/9 or 0 ... 9). Clothing1M cannot be downloaded automatically: request it from its "
             f"authors (Xiao et al., 'Learning from massive noisy labeled data for image "
-            f"classification', CVPR 2015), unpack it into {root}/ and run again."
+            f"classification', CVPR 2015), unpack it into {root}/ (or link it there; the workflow reads "
+            f"<data_dir>/clothing1m/, so `--config data_dir=DIR` reads DIR/clothing1m/) and run again."
         )
     return found
 
@@ -108,3 +119,67 @@ def class_names(root: str | Path) -> list[str]:
     if path is None:
         return [f"class {i}" for i in range(NUM_CLASSES)]
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def clothing1m_root(data_dir: str | os.PathLike[str]) -> Path:
+    """Where a run looks for Clothing1M: `<data_dir>/clothing1m/` (a symbolic link to a copy works)."""
+    return Path(data_dir) / FOLDER
+
+
+#: Sizes of the smoke-scale stand-in (a few hundred tiny JPEGs; written in about a second).
+FAKE_SIZES = {"train": 140, "val": 28, "test": 70}
+FAKE_IMAGE_SIZE = 40
+FAKE_NOISE_RATE = 0.385  # the estimated noise level of the real noisy labels (Song et al. 2019, §4.4)
+FAKE_README = """FAKE CLOTHING1M, NOT THE REAL DATASET.
+{n_train} noisy-train / {n_val} val / {n_test} test synthetic {size}x{size} JPEGs (a colour and stripe
+pattern per class plus pixel noise) in Clothing1M's layout, written by labelrepro.papers.alasca.clothing1m
+(seed {seed}); {rate:.1%} of the noisy-train labels are flipped to a random other class. Results on it only
+show that the pipeline runs. Paper scale reads the real dataset from <data_dir>/clothing1m/.
+"""
+
+
+def write_fake_copy(root: str | os.PathLike[str], n_train: int = FAKE_SIZES["train"],
+                    n_val: int = FAKE_SIZES["val"], n_test: int = FAKE_SIZES["test"], seed: int = 0,
+                    size: int = FAKE_IMAGE_SIZE, noise_rate: float = FAKE_NOISE_RATE) -> Path:
+    """Write a FAKE Clothing1M copy into `root` in the real layout: `images/<d>/<dd>/<n>.jpg`, the label
+    and key files where the authors' loader reads them (annotations/ for the label files and the test keys,
+    the root for the noisy-train and val keys), balanced classes, noisy train labels."""
+    from PIL import Image
+
+    root = Path(root)
+    rng = np.random.default_rng([int(seed), 1_000_000])
+    colours = rng.integers(30, 226, size=(NUM_CLASSES, 3))
+    periods = 2 + np.arange(NUM_CLASSES) % 5
+    noisy_lines, clean_lines, lists = [], [], {"noisy_train": [], "clean_val": [], "clean_test": []}
+    number = 0
+    for split, n in (("noisy_train", n_train), ("clean_val", n_val), ("clean_test", n_test)):
+        labels = np.arange(n) % NUM_CLASSES
+        rng.shuffle(labels)
+        for label in labels:
+            key = f"images/{number % 10}/{number % 100:02d}/{number}.jpg"
+            number += 1
+            stripes = (np.arange(size)[:, None] // periods[label]) % 2
+            pixels = colours[label][None, None, :] * (0.7 + 0.3 * stripes[..., None])
+            pixels = pixels + rng.normal(0.0, 25.0, size=(size, size, 3))
+            path = root / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, format="JPEG", quality=90)
+            lists[split].append(key)
+            if split == "noisy_train":
+                given = int(label)
+                if rng.random() < noise_rate:
+                    given = int((label + rng.integers(1, NUM_CLASSES)) % NUM_CLASSES)
+                noisy_lines.append(f"{key} {given}")
+            else:
+                clean_lines.append(f"{key} {int(label)}")
+    annotations = root / "annotations"
+    annotations.mkdir(parents=True, exist_ok=True)
+    (annotations / "noisy_label_kv.txt").write_text("\n".join(noisy_lines) + "\n")
+    (annotations / "clean_label_kv.txt").write_text("\n".join(clean_lines) + "\n")
+    (annotations / "clean_test_key_list.txt").write_text("\n".join(lists["clean_test"]) + "\n")
+    (annotations / "category_names_eng.txt").write_text("\n".join(CATEGORY_NAMES) + "\n")
+    (root / "noisy_train_key_list.txt").write_text("\n".join(lists["noisy_train"]) + "\n")
+    (root / "clean_val_key_list.txt").write_text("\n".join(lists["clean_val"]) + "\n")
+    (root / "FAKE_README.txt").write_text(FAKE_README.format(
+        n_train=n_train, n_val=n_val, n_test=n_test, size=size, seed=seed, rate=noise_rate))
+    return root

@@ -169,9 +169,12 @@ def with_alasca(run: AlascaRun, base: torch.Tensor, main32: torch.Tensor, acs: S
     settings = run.settings
     if not settings.alasca:
         return base, None
-    run.ema.update(index, main32)  # Algorithm 1 line 3, before α̃ (line 4)
-    alpha = run.ema.smoothing_factor(index, labels) * L.smoothing_warmup(run.position,
-                                                                         settings.als_warmup_epochs)
+    if settings.alasca_confidence == "instantaneous":  # official Clothing1M loss: softmax of the main head
+        alpha = L.instantaneous_smoothing_factor(main32.detach(), labels)
+    else:
+        run.ema.update(index, main32)  # Algorithm 1 line 3, before α̃ (line 4)
+        alpha = run.ema.smoothing_factor(index, labels)
+    alpha = alpha * L.smoothing_warmup(run.position, settings.als_warmup_epochs)
     loss = base
     for ac in acs:
         loss = loss + settings.lam * L.adaptive_label_smoothing_loss(ac.float(), labels, alpha,

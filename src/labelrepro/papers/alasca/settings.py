@@ -23,7 +23,7 @@ class AlascaSettings(OptimSettings):
 
     method: str  # a method of labelrepro.papers.alasca.methods
     label_noise: dict[str, Any]  # a noise spec (labelrepro.data.noise_spec); experiment files name them
-    dataset: Literal["cifar10", "cifar100"] = "cifar10"
+    dataset: Literal["cifar10", "cifar100", "clothing1m"] = "cifar10"
     base_width: int = 64
     train_subset: int = 0
     test_subset: int = 0
@@ -79,6 +79,17 @@ class AlascaSettings(OptimSettings):
     save_model: bool = False
     analysis_samples: int = 0
     jacobian_projections: int = 16
+    # Table 2 (Clothing1M; papers/alasca/clothing1m_data.py, resnet50.py). Defaults leave every CIFAR
+    # run's id unchanged. backbone resnet50: torchvision's ResNet-50 with the official branch ACs after
+    # layer1-3, ImageNet weights unless `pretrained: false`; image_size: the crop (224 in the paper);
+    # clothing_epoch_samples: the class-balanced sample drawn per epoch; alasca_confidence: where
+    # ALASCA's α̃ comes from (the EMA of Algorithm 1, or the main head's instantaneous softmax as the
+    # official Clothing1M loss)
+    backbone: Literal["resnet34_cifar", "resnet50"] = "resnet34_cifar"
+    pretrained: bool = True
+    image_size: int = 224
+    clothing_epoch_samples: int = 128000
+    alasca_confidence: Literal["ema", "instantaneous"] = "ema"
 
     def __post_init__(self) -> None:
         try:
@@ -111,6 +122,24 @@ class AlascaSettings(OptimSettings):
             raise ValueError("report_last_epochs must be >= 1")
         if self.analysis_samples < 0 or self.jacobian_projections < 1:
             raise ValueError("analysis_samples must be >= 0 and jacobian_projections >= 1")
+        self._check_clothing1m()
+
+    def _check_clothing1m(self) -> None:
+        """Table 2's combination: Clothing1M ⇔ ResNet-50, its own labels, the methods built for it."""
+        if (self.dataset == "clothing1m") != (self.backbone == "resnet50"):
+            raise ValueError("dataset clothing1m goes with backbone resnet50 (and resnet50 with clothing1m)")
+        if self.dataset != "clothing1m":
+            return
+        if canonical_spec(self.label_noise)["model"] != "none":
+            raise ValueError("Clothing1M carries its own noisy labels: use label_noise {model: none}")
+        if self.method not in ("standard", "coteaching"):
+            raise ValueError(f"Clothing1M runs support methods standard and coteaching, not {self.method!r}")
+        if self.method == "coteaching" and self.coteach_forget_rate is None:
+            raise ValueError("Clothing1M has no clean training labels: set coteach_forget_rate")
+        if self.has_acs and (self.ac_type != "bottleneck" or self.ac_positions != "all"):
+            raise ValueError("ResNet-50 takes the official bottleneck ACs after layer1-3 only")
+        if self.image_size < 32 or self.image_size % 32 or self.clothing_epoch_samples < 1:
+            raise ValueError("image_size must be a multiple of 32 (>= 32), clothing_epoch_samples >= 1")
 
     @property
     def has_acs(self) -> bool:

@@ -1,5 +1,7 @@
 """Seed 002 (Ko, Yi & Yun, ALASCA): the runs of Table 1 (LNL methods ± ALASCA, CIFAR-10/100), Table 3
-(efficiency, AC architecture) and Table 4 (component analysis) — ResNet-34 on noisy CIFAR, one seed per job.
+(efficiency, AC architecture) and Table 4 (component analysis) — ResNet-34 on noisy CIFAR, one seed per job —
+and Table 2 (`dataset: clothing1m`, `backbone: resnet50`: ResNet-50 on Clothing1M's files, batches from
+`clothing1m_data`, the network from `resnet50`).
 
 Table 1's methods add three hooks: `setup` (per-run state in `run.extras`), `start_epoch` (CRUST's and
 FINE's selection) and, for Co-teaching (`two_networks`), a second network (`run.peer`) that steps on the
@@ -36,11 +38,12 @@ from labelrepro.engine.job import Job
 from labelrepro.engine.loop import Run, SeedOutput
 from labelrepro.engine.optim import build_optimizer, build_scheduler
 from labelrepro.models.resnet_cifar import ResNetCifar, resnet34_cifar
-from labelrepro.papers.alasca import har
+from labelrepro.papers.alasca import clothing1m_data, har
 from labelrepro.papers.alasca import losses as als
 from labelrepro.papers.alasca.auxiliary import ResNetWithACs
 from labelrepro.papers.alasca.confidence import ConfidenceLog, epoch_row
 from labelrepro.papers.alasca.methods import METHODS, Method
+from labelrepro.papers.alasca.resnet50 import ResNet50Features, resnet50_acs
 from labelrepro.papers.alasca.settings import AlascaSettings as Settings
 
 AC_POSITIONS = {"third": (3,), "all": (1, 2, 3)}
@@ -69,6 +72,11 @@ def build_network(settings: Settings, num_classes: int, seed: int, stream: str =
     """ResNet-34 (+ ACs) initialised from the run's seed: every method starts from the same backbone
     (Co-teaching's second network from its own `stream`)."""
     generator = make_generator(seed, stream)
+    if settings.backbone == "resnet50":  # Table 2 (Clothing1M): the official branch ACs after layer1-3
+        net50: Any = ResNet50Features(num_classes, settings.pretrained, generator)
+        if not settings.has_acs:
+            return Network(net50, torch.nn.ModuleList(), ())
+        return Network(net50, resnet50_acs(num_classes, AC_POSITIONS["all"], generator), AC_POSITIONS["all"])
     backbone = resnet34_cifar(num_classes, generator=generator, base_width=settings.base_width)
     if getattr(METHODS[settings.method], "exposes_bn_outputs", False):  # HAR's penalised tensors
         har.expose_block_normalised_outputs_(backbone)
@@ -84,8 +92,8 @@ def evaluate(net: Network, settings: Settings, splits: supervised.Splits) -> dic
     """Test accuracy of the main head and (with ACs) of the ensemble of all classifiers, as fractions."""
     net.eval()
     correct = defaultdict(float)
-    device = splits.test.images.device
-    for _, images, labels in supervised.eval_batches(splits.test, settings.eval_batch_size):
+    device = splits.clean_labels.device
+    for _, images, labels in _test_batches(splits, settings.eval_batch_size):
         with supervised.autocast(device, settings.amp):
             main, acs, _ = net(supervised.to_input(images, settings.channels_last))
         correct["test_acc"] += (main.argmax(-1) == labels).sum().item()
@@ -156,6 +164,12 @@ class _SubsetStage(supervised.Stage):
         self.scheduler = build_scheduler(stage_settings, self.optimizer, len(self.batches))
 
 
+def _test_batches(splits: supervised.Splits, batch_size: int):
+    """The test split's sequential batches: on-device tensors, or Clothing1M's decoded files."""
+    own = getattr(splits.test, "eval_batches", None)
+    return own(batch_size) if own is not None else supervised.eval_batches(splits.test, batch_size)
+
+
 def new_stage(settings: Settings, splits: supervised.Splits, seed: int, device: torch.device,
               epochs: int, subset: torch.Tensor | None = None, stream: str = "init") -> supervised.Stage:
     """Network (+ ACs), optimiser and schedule of one training stage (HAR has two; the others one);
@@ -164,6 +178,8 @@ def new_stage(settings: Settings, splits: supervised.Splits, seed: int, device: 
                                    settings.channels_last)
     if subset is not None:
         return _SubsetStage(net, settings, splits, seed, epochs, subset)
+    if settings.dataset == "clothing1m":
+        return clothing1m_data.Stage(net, settings, splits, seed, epochs)
     return supervised.Stage(net, settings, splits, seed, epochs)
 
 
@@ -173,7 +189,10 @@ class AlascaRun(Run):
 
     def __init__(self, job: Job, seeds: list[int]) -> None:
         super().__init__(job, seeds)
-        self.settings, self.seed, self.splits = supervised.single_seed_setup(job, Settings, "alasca")
+        if job.spec["settings"].get("dataset") == "clothing1m":  # Table 2: files decoded per batch
+            self.settings, self.seed, self.splits = clothing1m_data.single_seed_setup(job, Settings)
+        else:
+            self.settings, self.seed, self.splits = supervised.single_seed_setup(job, Settings, "alasca")
         settings, seed, splits = self.settings, self.seed, self.splits
         self.device = device = job.device
         self.meter = EfficiencyMeter(device)  # baseline: the loaded data, shared by every method
@@ -329,6 +348,8 @@ class AlascaRun(Run):
     def outputs(self) -> dict[int, SeedOutput]:
         splits, device = self.splits, self.device
         noise_rate = (splits.train.labels != splits.clean_labels).float().mean().item()
+        if self.settings.dataset == "clothing1m":  # no clean labels for its noisy training set
+            noise_rate = math.nan
         extra = {
             "train_size": len(splits.train),
             "test_size": len(splits.test),
@@ -358,7 +379,7 @@ def evaluate_pair(net1: Network, net2: Network, settings: Settings,
     net1.eval()
     net2.eval()
     correct = defaultdict(float)
-    for _, images, labels in supervised.eval_batches(splits.test, settings.eval_batch_size):
+    for _, images, labels in _test_batches(splits, settings.eval_batch_size):
         with supervised.autocast(images.device, settings.amp):
             inputs = supervised.to_input(images, settings.channels_last)
             (main1, acs1, _), (main2, acs2, _) = net1(inputs), net2(inputs)
