@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from labelrepro.cli import cmd_targets
-from labelrepro.experiment import load_experiments
+from labelrepro.experiment import Plan, load_experiments
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "bench_gpu.py"
@@ -59,9 +59,20 @@ def test_configurations_group_runs_of_equal_cost(bench_gpu):
     for config in configs.values():
         for target, use in config.uses.items():
             per_target.setdefault(target, []).append(use)
-    # every training of a target is counted once, in exactly one configuration
+    # every training of a target is counted once, in exactly one configuration: its cells' runs and the
+    # runs they start from (LIMIT's "+ init." CE classifier, FW/DMI's CE start), which need not be cells
+    plan = Plan(experiments)
+
+    def with_inputs(run, runs: dict) -> dict:
+        for _role, other in run.inputs:
+            with_inputs(plan.run("paper", other), runs)
+        runs[run.id] = run
+        return runs
+
     for target in targets:
-        runs = {c.run.id: c.run for c in experiments[target].cells("paper").values()}
+        runs: dict = {}
+        for cell in experiments[target].cells("paper").values():
+            with_inputs(cell.run, runs)
         assert sum(use["runs"] for use in per_target[target]) == sum(len(r.seeds) for r in runs.values())
     assert len(per_target["fig3a"]) == len(experiments["fig3a"].cells("paper"))  # copy depths differ
     assert len(per_target["fig1b"]) == 1
