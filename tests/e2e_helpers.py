@@ -45,9 +45,14 @@ def snakemake(workdir: Path, *args: str, timeout: int = 600) -> subprocess.Compl
     )
 
 
-def build(tmp_path_factory, name: str, *targets: str) -> Path:
-    """A fresh working copy in which real Snakemake built `targets` on 2 cores (a module fixture)."""
-    workdir = make_working_copy(tmp_path_factory.mktemp(name) / "artifact")
+def build_at(parent: Path, *targets: str) -> Path:
+    """A fresh working copy under `parent` in which real Snakemake built `targets` on 2 cores."""
+    workdir = make_working_copy(parent / "artifact")
     result = snakemake(workdir, "--cores", "2", *targets)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
+
+
+def build(tmp_path_factory, name: str, *targets: str) -> Path:
+    """`build_at` in a new temporary folder `name` (a module fixture)."""
+    return build_at(tmp_path_factory.mktemp(name), *targets)
